@@ -1,0 +1,83 @@
+"""The Assisterr HTTP core shared by the LangChain and LlamaIndex integrations.
+
+Importing this package (or using the sync client) does not import ``aiohttp``: the async
+client and the local server load it when first used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssisterrError,
+    AuthenticationError,
+    BadRequestError,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    StreamErrorEvent,
+    StreamInterruptedError,
+    UnsupportedContentError,
+)
+from .models import ChatReply, HistoryMessage, SessionInfo
+from .prompt import ChatTurn, Llama3Template, QueryTemplate, render_query, transcript_template
+from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout
+from .stream_decoder import StreamDecoder
+
+if TYPE_CHECKING:
+    from .async_client import AsyncAssisterrClient
+    from .sync_client import AssisterrClient
+
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "AssisterrClient",
+    "AssisterrError",
+    "AsyncAssisterrClient",
+    "AuthenticationError",
+    "BadRequestError",
+    "ChatReply",
+    "ChatTurn",
+    "ClientSettings",
+    "HistoryMessage",
+    "InsecureTransportWarning",
+    "InvalidRequestError",
+    "Llama3Template",
+    "MalformedResponseError",
+    "NotFoundError",
+    "QueryTemplate",
+    "RateLimitError",
+    "Secret",
+    "ServerError",
+    "SessionInfo",
+    "StreamDecoder",
+    "StreamErrorEvent",
+    "StreamInterruptedError",
+    "Timeout",
+    "UnsupportedContentError",
+    "render_query",
+    "transcript_template",
+]
+
+_LAZY = {
+    "AssisterrClient": ".sync_client",
+    "AsyncAssisterrClient": ".async_client",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load the clients on first use, so importing the package stays cheap."""
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(module_name, __name__), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,22 @@
+"""Defaults shared by the clients, in one place."""
+
+from __future__ import annotations
+
+DEFAULT_BASE_URL = "https://api.assisterr.ai"
+API_PREFIX = "/api/v1/slm"
+API_KEY_HEADER = "X-Api-Key"
+ENV_API_KEY = "ASSISTERR_API_KEY"
+ENV_BASE_URL = "ASSISTERR_BASE_URL"
+
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 100
+
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
+MAX_REDIRECTS = 5
+
+ERROR_EXCERPT_CHARS = 500
+USER_AGENT = "assisterr-integrations/0.1"

@@ -1,0 +1,294 @@
+"""The emulator's aiohttp application: the API's routes, auth, validation and faults."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import asdict
+from typing import Any
+
+from aiohttp import web
+
+from .config import EmulatorConfig, Fault, ReceivedRequest
+from .responders import ResponderRequest, split_words
+from .state import EmulatorState, Session, owner_of, session_json, turn_json
+
+STATE_KEY = web.AppKey("assisterr_emulator_state", EmulatorState)
+# Per-request storage keys (typed keys where this aiohttp has them).
+_request_key = getattr(web, "RequestKey", None)
+BODY_KEY: Any = _request_key("parsed_body", object) if _request_key else "parsed_body"
+FAULT_KEY: Any = _request_key("fault", object) if _request_key else "fault"
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+PREFIX = "/api/v1/slm/{handle}"
+
+
+def build_app(state: EmulatorState | None = None) -> web.Application:
+    """The application; pass a state to share it with the code that controls the server."""
+    app = web.Application(middlewares=[_faults_and_log])
+    app[STATE_KEY] = state or EmulatorState(EmulatorConfig())
+    routes: list[tuple[str, str, Handler]] = [
+        ("POST", "/chat", _chat),
+        ("POST", "/chat/stream", _chat_stream),
+        ("POST", "/session/create", _create_session),
+        ("GET", "/session/list", _list_sessions),
+        ("POST", "/session/{sid}/chat", _chat),
+        ("POST", "/session/{sid}/chat/stream", _chat_stream),
+        ("GET", "/session/{sid}/history", _history),
+        ("DELETE", "/session/{sid}", _delete_session),
+    ]
+    for method, path, handler in routes:
+        for variant in (path + "/", path):  # documented with a slash; also taken without
+            app.router.add_route(method, PREFIX + variant, handler)
+    app.router.add_get("/_emulator/requests", _admin_requests)
+    app.router.add_post("/_emulator/faults", _admin_fault)
+    app.router.add_post("/_emulator/script", _admin_script)
+    app.router.add_post("/_emulator/reset", _admin_reset)
+    return app
+
+
+def _state(request: web.Request) -> EmulatorState:
+    return request.app[STATE_KEY]
+
+
+def _error(status: int, detail: Any, headers: dict[str, str] | None = None) -> web.Response:
+    return web.json_response({"detail": detail}, status=status, headers=headers)
+
+
+@web.middleware
+async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith("/_emulator/"):
+        return await handler(request)
+    state = _state(request)
+    body = request[BODY_KEY] = await _read_json(request)
+    state.record(
+        ReceivedRequest(
+            method=request.method,
+            path=request.path,
+            handle=request.match_info.get("handle"),
+            session_id=request.match_info.get("sid"),
+            query=body.get("query") if isinstance(body, dict) else None,
+            body=body,
+            headers=dict(request.headers),
+        )
+    )
+    fault = state.take_fault(request.method, request.path)
+    request[FAULT_KEY] = fault
+    if fault is not None and fault.status is not None:
+        headers = {"Retry-After": fault.retry_after} if fault.retry_after else {}
+        text = fault.body if fault.body is not None else json.dumps({"detail": "injected fault"})
+        return web.Response(
+            status=fault.status, text=text, content_type=fault.content_type, headers=headers
+        )
+    if fault is not None and fault.malformed:
+        text = fault.body if fault.body is not None else '{"message": "trunc'
+        return web.Response(status=200, text=text, content_type=fault.content_type)
+    denied = _check_key(state.config, request.headers.get("X-Api-Key"))
+    if denied is not None:
+        return denied
+    handle = request.match_info.get("handle")
+    if state.config.handles is not None and handle not in state.config.handles:
+        return _error(404, f"SLM '{handle}' not found")
+    return await handler(request)
+
+
+def _check_key(config: EmulatorConfig, key: str | None) -> web.Response | None:
+    if not key:
+        return _error(401, "Missing X-Api-Key header")
+    if config.api_key is not None and key != config.api_key:
+        return _error(401, "Invalid API key")
+    return None
+
+
+async def _read_json(request: web.Request) -> Any:
+    if not request.can_read_body:
+        return None
+    raw = await request.read()
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw.decode("utf-8", "replace")
+
+
+def _query_or_error(request: web.Request) -> str | web.Response:
+    body = request[BODY_KEY]
+    query = body.get("query") if isinstance(body, dict) else None
+    if not isinstance(query, str):
+        problem = {"type": "missing", "loc": ["body", "query"], "msg": "Field required"}
+        if isinstance(body, dict) and "query" in body:
+            problem = {"type": "string_type", "loc": ["body", "query"],
+                       "msg": "Input should be a valid string"}
+        return _error(422, [problem])
+    return query
+
+
+def _session_or_error(request: web.Request) -> Session | web.Response:
+    state = _state(request)
+    owner = owner_of(request.headers["X-Api-Key"])
+    session = state.find_session(request.match_info["handle"], request.match_info["sid"], owner)
+    return session if session is not None else _error(404, "Session not found")
+
+
+async def _answer(request: web.Request) -> tuple[list[str], Session | None] | web.Response:
+    """Run the responder for a chat request and record the turns of a session."""
+    query = _query_or_error(request)
+    if isinstance(query, web.Response):
+        return query
+    session: Session | None = None
+    history: list[tuple[str, str]] = []
+    if "sid" in request.match_info:
+        found = _session_or_error(request)
+        if isinstance(found, web.Response):
+            return found
+        session = found
+        history = [("user" if t.is_user else "assistant", t.text) for t in session.turns]
+    state = _state(request)
+    ask = ResponderRequest(request.match_info["handle"], query, request.match_info.get("sid"),
+                           tuple(history))
+    try:
+        reply: str | Iterable[str] = state.responder(ask)
+    except Exception as exc:  # a responder bug is the test's concern: report it, don't crash
+        return _error(500, f"responder failed: {type(exc).__name__}: {exc}")
+    chunks = split_words(reply) if isinstance(reply, str) else [str(c) for c in reply]
+    if session is not None:
+        state.add_turn(session, True, query)
+        state.add_turn(session, False, "".join(chunks))
+    fault: Fault | None = request.get(FAULT_KEY)
+    delay = (fault.delay if fault and fault.delay else 0.0) + state.config.latency
+    if delay:
+        await asyncio.sleep(delay)
+    return chunks, session
+
+
+async def _chat(request: web.Request) -> web.StreamResponse:
+    answered = await _answer(request)
+    if isinstance(answered, web.Response):
+        return answered
+    chunks, _ = answered
+    payload = {
+        "message": "".join(chunks),
+        "message_at": _state(request).now().isoformat(),
+        "is_user": False,
+    }
+    fault: Fault | None = request.get(FAULT_KEY)
+    if fault is not None and fault.drop_after_chunks is not None:
+        return await _cut_off(request, [json.dumps(payload).encode()[:20]], "application/json")
+    return web.json_response(payload)
+
+
+async def _chat_stream(request: web.Request) -> web.StreamResponse:
+    answered = await _answer(request)
+    if isinstance(answered, web.Response):
+        return answered
+    chunks, _ = answered
+    state = _state(request)
+    fmt = state.config.stream_format
+    frames = [_frame(fmt, chunk) for chunk in chunks]
+    if fmt.startswith("sse"):
+        frames.append(b"data: [DONE]\n\n")
+    content_type = {"ndjson": "application/x-ndjson", "text": "text/plain"}.get(
+        fmt, "text/event-stream"
+    )
+    fault: Fault | None = request.get(FAULT_KEY)
+    if fault is not None and fault.drop_after_chunks is not None:
+        return await _cut_off(request, frames[: fault.drop_after_chunks], content_type)
+    response = web.StreamResponse(headers={"Content-Type": content_type,
+                                           "Cache-Control": "no-cache"})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    if fault is not None and fault.stall:
+        await asyncio.sleep(fault.stall)
+    for index, frame in enumerate(frames):
+        if index and state.config.chunk_delay:
+            await asyncio.sleep(state.config.chunk_delay)
+        await response.write(frame)
+    await response.write_eof()
+    return response
+
+
+def _frame(fmt: str, chunk: str) -> bytes:
+    if fmt == "json":
+        return json.dumps({"message": chunk}).encode()
+    if fmt == "ndjson":
+        return json.dumps({"message": chunk}).encode() + b"\n"
+    if fmt == "sse-json":
+        return b"data: " + json.dumps({"message": chunk}).encode() + b"\n\n"
+    if fmt == "sse-json-string":
+        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
+    if fmt == "sse-text":
+        lines = chunk.split("\n")
+        return "".join(f"data: {line}\n" for line in lines).encode() + b"\n"
+    return chunk.encode()
+
+
+async def _cut_off(request: web.Request, frames: list[bytes], content_type: str) -> web.Response:
+    """Send some of the body, then drop the connection without finishing it."""
+    response = web.StreamResponse(headers={"Content-Type": content_type})
+    response.enable_chunked_encoding()
+    await response.prepare(request)
+    for frame in frames:
+        await response.write(frame)
+    await asyncio.sleep(0.01)
+    if request.transport is not None:
+        request.transport.abort()
+    raise asyncio.CancelledError
+
+
+async def _create_session(request: web.Request) -> web.StreamResponse:
+    owner = owner_of(request.headers["X-Api-Key"])
+    session = _state(request).create_session(request.match_info["handle"], owner)
+    return web.json_response(session.id)
+
+
+async def _list_sessions(request: web.Request) -> web.StreamResponse:
+    owner = owner_of(request.headers["X-Api-Key"])
+    handle = request.match_info["handle"]
+    sessions = [s for s in _state(request).sessions.values()
+                if s.handle == handle and s.owner == owner]
+    return web.json_response([session_json(s) for s in sessions])
+
+
+async def _history(request: web.Request) -> web.StreamResponse:
+    found = _session_or_error(request)
+    if isinstance(found, web.Response):
+        return found
+    turns = [turn_json(found, turn) for turn in found.turns]
+    if _state(request).config.history_order == "newest-first":
+        turns.reverse()
+    return web.json_response(turns)
+
+
+async def _delete_session(request: web.Request) -> web.StreamResponse:
+    found = _session_or_error(request)
+    if isinstance(found, web.Response):
+        return found
+    _state(request).sessions.pop(found.id, None)
+    return web.json_response(True)
+
+
+async def _admin_requests(request: web.Request) -> web.StreamResponse:
+    entries = [{k: v for k, v in asdict(r).items() if k != "headers"} for r in
+               _state(request).requests]
+    return web.json_response(entries)
+
+
+async def _admin_fault(request: web.Request) -> web.StreamResponse:
+    try:
+        fault = Fault.from_dict(await request.json())
+    except (ValueError, TypeError) as exc:
+        return _error(422, str(exc))
+    _state(request).faults.append(fault)
+    return web.json_response(True)
+
+
+async def _admin_script(request: web.Request) -> web.StreamResponse:
+    replies = await request.json()
+    if not isinstance(replies, list) or not all(isinstance(r, str) for r in replies):
+        return _error(422, "expected a JSON list of reply strings")
+    _state(request).set_responder(replies)
+    return web.json_response(True)
+
+
+async def _admin_reset(request: web.Request) -> web.StreamResponse:
+    _state(request).reset()
+    return web.json_response(True)

@@ -1,0 +1,71 @@
+"""Who plays the model: a deterministic, history-aware default, or the caller's own."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+
+_FIRST_QUESTION = re.compile(r"\b(first|earliest|initial)\s+(question|message)\b", re.I)
+_TRANSCRIPT_USER = re.compile(r"^User: (.*)$", re.M)
+
+
+@dataclass(frozen=True)
+class ResponderRequest:
+    """One question to answer: the SLM handle, the query, and the session's earlier turns."""
+
+    handle: str
+    query: str
+    session_id: str | None
+    history: Sequence[tuple[str, str]]  # (role, text), oldest first, before this query
+
+
+Responder = Callable[[ResponderRequest], "str | Iterable[str]"]
+
+
+def default_responder(request: ResponderRequest) -> str:
+    """Deterministic replies: recalls the first question when asked, else echoes.
+
+    It reads earlier turns from the session history, or from a transcript rendered into
+    the query ("User: ..." lines), so memory works in both modes.
+    """
+    if _FIRST_QUESTION.search(request.query):
+        earlier = [text for role, text in request.history if role == "user"]
+        if not earlier:
+            earlier = _TRANSCRIPT_USER.findall(request.query)[:-1]
+        if earlier:
+            return f'Your first question was: "{earlier[0]}"'
+        return "This is the first question you have asked me."
+    last_line = request.query.strip().splitlines()[-1]
+    last_line = last_line.removeprefix("User: ")
+    return f"Hello from {request.handle}! You said: {last_line}"
+
+
+class ScriptedResponder:
+    """Plays back replies in order, one per request; complains when it runs out."""
+
+    def __init__(self, replies: Iterable[str | Iterable[str]]) -> None:
+        self._replies = list(replies)
+        self._lock = threading.Lock()
+        self.queries: list[str] = []
+
+    def __call__(self, request: ResponderRequest) -> str | Iterable[str]:
+        with self._lock:
+            self.queries.append(request.query)
+            if not self._replies:
+                raise LookupError("the scripted responder has no reply left")
+            return self._replies.pop(0)
+
+    @property
+    def remaining(self) -> int:
+        return len(self._replies)
+
+
+def split_words(text: str) -> list[str]:
+    """Word-by-word chunks that join back to ``text`` exactly."""
+    chunks = re.findall(r"\s*\S+", text)
+    tail = text[len("".join(chunks)):]
+    if tail:
+        chunks.append(tail)
+    return chunks or [text]

@@ -1,0 +1,121 @@
+"""The API's endpoints as request specs and response parsers, shared by both clients. No I/O."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from ._constants import API_PREFIX
+from .errors import APIStatusError, MalformedResponseError, status_error
+from .models import (
+    ChatReply,
+    HistoryMessage,
+    SessionInfo,
+    parse_chat_reply,
+    parse_history,
+    parse_session_id,
+    parse_session_list,
+)
+from .retry import parse_retry_after
+from .validation import check_identifier, check_query, path_segment
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RequestSpec:
+    """What to send: method, path under the base URL, JSON body, and whether resending is safe."""
+
+    method: str
+    path: str
+    body: Mapping[str, Any] | None = None
+    idempotent: bool = False
+    stream: bool = False
+
+    def encoded_body(self) -> bytes | None:
+        if self.body is None:
+            return None
+        return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Call(Generic[T]):
+    """A request and the function that turns its JSON answer into a typed result."""
+
+    spec: RequestSpec
+    parse: Callable[[Any], T]
+
+
+def _slm_path(handle: str, *parts: str) -> str:
+    segments = [path_segment(check_identifier(handle, "handle"))]
+    segments += list(parts)
+    return f"{API_PREFIX}/" + "/".join(segments) + "/"
+
+
+def _session_part(session_id: str) -> str:
+    return path_segment(check_identifier(session_id, "session_id"))
+
+
+def chat_spec(handle: str, query: str, session_id: str | None, *, stream: bool) -> RequestSpec:
+    """POST .../chat/ or .../chat/stream/, on a session when ``session_id`` is given."""
+    body = {"query": check_query(query)}
+    prefix = ("session", _session_part(session_id)) if session_id is not None else ()
+    suffix = ("chat", "stream") if stream else ("chat",)
+    return RequestSpec("POST", _slm_path(handle, *prefix, *suffix), body, stream=stream)
+
+
+def chat_call(handle: str, query: str, session_id: str | None) -> Call[ChatReply]:
+    spec = chat_spec(handle, query, session_id, stream=False)
+    return Call(spec, lambda payload: parse_chat_reply(payload, session_id))
+
+
+def create_session_call(handle: str) -> Call[str]:
+    return Call(RequestSpec("POST", _slm_path(handle, "session", "create")), parse_session_id)
+
+
+def list_sessions_call(handle: str) -> Call[list[SessionInfo]]:
+    spec = RequestSpec("GET", _slm_path(handle, "session", "list"), idempotent=True)
+    return Call(spec, parse_session_list)
+
+
+def history_call(handle: str, session_id: str) -> Call[list[HistoryMessage]]:
+    path = _slm_path(handle, "session", _session_part(session_id), "history")
+    return Call(RequestSpec("GET", path, idempotent=True), parse_history)
+
+
+def delete_session_call(handle: str, session_id: str) -> Call[bool]:
+    path = _slm_path(handle, "session", _session_part(session_id))
+    return Call(RequestSpec("DELETE", path), _parse_deleted)
+
+
+def _parse_deleted(payload: Any) -> bool:
+    return payload is None or bool(payload)
+
+
+def decode_json_body(body: bytes, spec: RequestSpec) -> Any:
+    """A success body as JSON; an empty body is None; anything else is a typed error."""
+    if not body.strip():
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        excerpt = body[:200].decode("utf-8", "replace")
+        raise MalformedResponseError(
+            f"{spec.method} {spec.path} returned a body that is not JSON: {excerpt!r}"
+        ) from None
+
+
+def error_for_status(
+    spec: RequestSpec, status: int, headers: Mapping[str, str], body: bytes
+) -> APIStatusError:
+    """The typed error for an error status, with a readable excerpt of the body."""
+    return status_error(
+        status,
+        body.decode("utf-8", "replace"),
+        method=spec.method,
+        path=spec.path,
+        headers=headers,
+        retry_after=parse_retry_after(headers),
+    )

@@ -1,0 +1,153 @@
+"""Connection settings: small value objects with clear defaults, read from the environment."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import warnings
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ._constants import (
+    DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_READ_TIMEOUT,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+)
+from .errors import InvalidRequestError
+
+
+class Secret:
+    """A string that never shows itself: not in repr, str, f-strings or pickles of errors."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')" if self._value else "Secret('')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        raise TypeError("Secret values cannot be pickled")
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """Seconds to wait for a connection and for each read (a stream's gap between chunks)."""
+
+    connect: float = DEFAULT_CONNECT_TIMEOUT
+    read: float = DEFAULT_READ_TIMEOUT
+
+    @classmethod
+    def coerce(cls, value: Timeout | float | tuple[float, float] | None) -> Timeout:
+        if value is None:
+            return cls()
+        if isinstance(value, Timeout):
+            return value
+        if isinstance(value, tuple):
+            return cls(connect=float(value[0]), read=float(value[1]))
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            raise InvalidRequestError("timeout", f"must be a positive number, got {value!r}")
+        return cls(connect=min(float(value), DEFAULT_CONNECT_TIMEOUT), read=float(value))
+
+
+@dataclass(frozen=True)
+class ClientSettings:
+    """Everything a client needs to reach the API. Build it with :meth:`resolve`."""
+
+    api_key: Secret = field(repr=False)
+    base_url: str = DEFAULT_BASE_URL
+    timeout: Timeout = field(default_factory=Timeout)
+    max_retries: int = DEFAULT_MAX_RETRIES
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    @classmethod
+    def resolve(
+        cls,
+        *,
+        api_key: str | Secret | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | tuple[float, float] | None = None,
+        max_retries: int | None = None,
+        max_connections: int | None = None,
+    ) -> ClientSettings:
+        """Fill what the caller left out from the environment, then from the defaults."""
+        key = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
+        if not key:
+            key = Secret(os.environ.get(ENV_API_KEY, ""))
+        url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+        retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise InvalidRequestError("max_retries", f"must be an int >= 0, got {retries!r}")
+        connections = max_connections or DEFAULT_MAX_CONNECTIONS
+        if connections < 1:
+            raise InvalidRequestError("max_connections", "must be >= 1")
+        if key and _is_insecure(url):
+            warnings.warn(
+                f"The Assisterr API key would be sent over plain http to {urlsplit(url).hostname};"
+                " use https for any host that is not loopback.",
+                InsecureTransportWarning,
+                stacklevel=3,
+            )
+        return cls(key, url, Timeout.coerce(timeout), retries, connections)
+
+    def __repr__(self) -> str:
+        return (
+            f"ClientSettings(base_url={self.base_url!r}, timeout={self.timeout!r}, "
+            f"max_retries={self.max_retries}, api_key={'set' if self.api_key else 'unset'})"
+        )
+
+
+class InsecureTransportWarning(UserWarning):
+    """The API key would travel unencrypted to a host that is not on this machine."""
+
+
+def normalize_base_url(url: str) -> str:
+    """Check that ``url`` is an http(s) URL and drop its trailing slash."""
+    if not isinstance(url, str) or not url.strip():
+        raise InvalidRequestError("base_url", "must be a non-empty http(s) URL")
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidRequestError("base_url", f"must be an http(s) URL, got {url!r}")
+    if parts.query or parts.fragment or parts.username or parts.password:
+        raise InvalidRequestError("base_url", "must not carry credentials, a query or a fragment")
+    return url.strip().rstrip("/")
+
+
+def origin_of(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``url``, with default ports filled in."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    port = parts.port or (443 if scheme == "https" else 80)
+    return scheme, (parts.hostname or "").lower(), port
+
+
+def _is_insecure(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme != "http":
+        return False
+    host = parts.hostname or ""
+    if host == "localhost" or host.endswith(".localhost"):
+        return False
+    try:
+        return not ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return True
