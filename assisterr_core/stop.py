@@ -1,0 +1,75 @@
+"""Client-side stop sequences: the API has none, so replies are cut here. Pure code.
+
+:class:`StopSequenceCutter` is fed the deltas of a stream and returns what may be shown
+now: text that could still be the start of a stop sequence is held back until the next
+delta settles it, so a stop sequence split across two chunks is still caught.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+
+class StopSequenceCutter:
+    """Cut a streamed reply before the first stop sequence."""
+
+    def __init__(self, stop: Sequence[str] | None) -> None:
+        self.stop = [s for s in (stop or []) if s]
+        self._held = ""
+        self.stopped = False
+        self._longest = max((len(s) for s in self.stop), default=0)
+
+    def feed(self, delta: str) -> str:
+        """The part of the reply that is safe to emit after this delta ("" if none)."""
+        if self.stopped:
+            return ""
+        if not self.stop:
+            return delta
+        text = self._held + delta
+        cut = _first_stop(text, self.stop)
+        if cut is not None:
+            self.stopped = True
+            self._held = ""
+            return text[:cut]
+        keep = _partial_stop_suffix(text, self.stop, self._longest)
+        self._held = text[len(text) - keep :] if keep else ""
+        return text[: len(text) - keep]
+
+    def flush(self) -> str:
+        """The stream ended: release what was held back."""
+        held, self._held = self._held, ""
+        return "" if self.stopped else held
+
+
+def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
+    """``text`` cut before the first stop sequence, and whether one was found."""
+    cut = _first_stop(text, [s for s in (stop or []) if s])
+    return (text, False) if cut is None else (text[:cut], True)
+
+
+def cut_stream(deltas: Iterable[str], stop: Sequence[str] | None) -> Iterable[str]:
+    """Apply a :class:`StopSequenceCutter` to an iterable of deltas (sync streams)."""
+    cutter = StopSequenceCutter(stop)
+    for delta in deltas:
+        out = cutter.feed(delta)
+        if out:
+            yield out
+        if cutter.stopped:
+            return
+    tail = cutter.flush()
+    if tail:
+        yield tail
+
+
+def _first_stop(text: str, stop: Sequence[str]) -> int | None:
+    positions = [i for i in (text.find(s) for s in stop) if i >= 0]
+    return min(positions) if positions else None
+
+
+def _partial_stop_suffix(text: str, stop: Sequence[str], longest: int) -> int:
+    """Length of the longest suffix of ``text`` that is a proper prefix of a stop sequence."""
+    for size in range(min(longest - 1, len(text)), 0, -1):
+        tail = text[-size:]
+        if any(s.startswith(tail) for s in stop):
+            return size
+    return 0
