@@ -1,0 +1,245 @@
+"""Pure parts of the core: retry policy, prompt rendering, stop sequences, validation, models."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from email.utils import format_datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from assisterr_core import (
+    ChatTurn,
+    InvalidRequestError,
+    Llama3Template,
+    Secret,
+    UnsupportedContentError,
+    render_query,
+)
+from assisterr_core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    RateLimitError,
+    ServerError,
+    extract_error_detail,
+    status_error,
+)
+from assisterr_core.models import HistoryMessage, order_oldest_first, parse_timestamp
+from assisterr_core.prompt import latest_user_text
+from assisterr_core.retry import RetryPolicy, parse_retry_after
+from assisterr_core.settings import ClientSettings, InsecureTransportWarning, Timeout
+from assisterr_core.stop import StopSequenceCutter, cut_at_stop
+from assisterr_core.validation import check_identifier, check_query, path_segment
+
+
+class TestRetryPolicy:
+    def test_retryable_statuses_only(self) -> None:
+        policy = RetryPolicy(max_retries=2)
+        for status in (429, 502, 503, 504):
+            assert policy.delay_after_status(0, status, None) is not None
+        for status in (400, 401, 403, 404, 422, 500, 501):
+            assert policy.delay_after_status(0, status, None) is None
+
+    def test_gives_up_after_max_retries(self) -> None:
+        policy = RetryPolicy(max_retries=2)
+        assert policy.delay_after_status(1, 503, None) is not None
+        assert policy.delay_after_status(2, 503, None) is None
+        assert RetryPolicy(max_retries=0).delay_after_status(0, 503, None) is None
+
+    def test_backoff_grows_with_jitter_and_cap(self) -> None:
+        policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=4.0)
+        for retries, upper in [(0, 0.5), (1, 1.0), (2, 2.0), (3, 4.0), (6, 4.0)]:
+            delay = policy.backoff(retries, None)
+            assert upper * 0.75 <= delay <= upper
+
+    def test_retry_after_honoured_and_capped(self) -> None:
+        policy = RetryPolicy(max_retry_after=10)
+        assert policy.backoff(0, 3.0) == 3.0
+        assert policy.backoff(0, 3600.0) == 10.0
+
+    def test_connection_failures(self) -> None:
+        policy = RetryPolicy(max_retries=2)
+        assert policy.delay_after_failure(0, request_sent=False, idempotent=False) is not None
+        # A chat that may have reached the server is never resent: it could duplicate a turn.
+        assert policy.delay_after_failure(0, request_sent=True, idempotent=False) is None
+        assert policy.delay_after_failure(0, request_sent=True, idempotent=True) is not None
+
+    def test_parse_retry_after(self) -> None:
+        assert parse_retry_after({"Retry-After": "7"}) == 7.0
+        assert parse_retry_after({"retry-after": "1.5"}) == 1.5
+        assert parse_retry_after({"retry-after-ms": "250"}) == 0.25
+        assert parse_retry_after({}) is None
+        assert parse_retry_after({"Retry-After": "soon"}) is None
+        now = 1_700_000_000.0
+        date = format_datetime(datetime.fromtimestamp(now + 30, tz=timezone.utc), usegmt=True)
+        assert parse_retry_after({"Retry-After": date}, now=now) == pytest.approx(30, abs=1)
+        past = format_datetime(datetime.fromtimestamp(now - 30, tz=timezone.utc), usegmt=True)
+        assert parse_retry_after({"Retry-After": past}, now=now) == 0.0
+
+
+class TestPrompt:
+    def test_single_user_message_is_sent_as_is(self) -> None:
+        assert render_query([("user", "  Hi *there*  ")]) == "  Hi *there*  "
+
+    def test_transcript(self) -> None:
+        query = render_query(
+            [
+                ("system", "Be brief."),
+                ("human", "I am Bob."),
+                ("ai", "Hello Bob."),
+                ChatTurn("tool", "42", name="calculator"),
+                ("user", "What is my name?"),
+            ]
+        )
+        assert query == (
+            "Be brief.\n\n"
+            "Conversation so far:\nUser: I am Bob.\nAssistant: Hello Bob.\n"
+            "Tool result (calculator): 42\n\n"
+            "User: What is my name?"
+        )
+
+    def test_system_and_one_user_message(self) -> None:
+        assert render_query([("system", "Be brief."), ("user", "Hi")]) == "Be brief.\n\nHi"
+
+    def test_llama3_template(self) -> None:
+        query = render_query([("system", "S"), ("user", "U")], template=Llama3Template())
+        assert query == (
+            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
+            "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
+            "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        )
+
+    def test_custom_template(self) -> None:
+        query = render_query([("user", "a"), ("user", "b")], template=lambda t: "|".join(
+            turn.text for turn in t))
+        assert query == "a|b"
+
+    def test_bad_input(self) -> None:
+        with pytest.raises(InvalidRequestError, match="at least one"):
+            render_query([])
+        with pytest.raises(InvalidRequestError, match="unknown role"):
+            render_query([("wizard", "x")])
+        with pytest.raises(InvalidRequestError, match="empty"):
+            render_query([("user", "   ")])
+
+    def test_latest_user_text(self) -> None:
+        assert latest_user_text([("user", "a"), ("assistant", "b"), ("user", "c")]) == "c"
+        with pytest.raises(InvalidRequestError, match="last message"):
+            latest_user_text([("user", "a"), ("assistant", "b")])
+
+    def test_unsupported_content_is_a_value_error(self) -> None:
+        assert issubclass(UnsupportedContentError, ValueError)
+
+
+class TestStop:
+    @given(text=st.text(max_size=40), stop=st.text(min_size=1, max_size=4), data=st.data())
+    def test_streamed_cut_equals_whole_cut(self, text: str, stop: str, data: st.DataObject) -> None:
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(text)), max_size=6)))
+        pieces = [text[a:b] for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+        cutter = StopSequenceCutter([stop])
+        out = "".join(cutter.feed(piece) for piece in pieces) + cutter.flush()
+        assert (out, cutter.stopped) == cut_at_stop(text, [stop])
+
+    def test_earliest_of_several(self) -> None:
+        assert cut_at_stop("a END b STOP", ["STOP", "END"]) == ("a ", True)
+        assert cut_at_stop("abc", None) == ("abc", False)
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        "value",
+        ["", "a/b", "..", "a..b", "a b", "a\nb", "a\x00b", "%2F", "a?b", "a#b", "a\\b",
+         "a\u2028b", "a\u200bb", "\uff0e\uff0e", "a\uff0fb"],
+    )
+    def test_identifiers_that_could_change_the_path(self, value: str) -> None:
+        with pytest.raises(InvalidRequestError, match="session_id"):
+            check_identifier(value, "session_id")
+
+    @pytest.mark.parametrize(
+        "value", ["1234567891234", "65f1c0ffee0123456789abcd", "my-slm_2", "ünï"]
+    )
+    def test_good_identifiers(self, value: str) -> None:
+        assert check_identifier(value, "handle") == value
+        assert "/" not in path_segment(value)
+
+    @pytest.mark.parametrize("value", [None, 3, b"x", "", "  \n\t"])
+    def test_bad_queries(self, value: object) -> None:
+        with pytest.raises(InvalidRequestError, match="query"):
+            check_query(value)
+
+    def test_lone_surrogate_is_refused(self) -> None:
+        with pytest.raises(InvalidRequestError, match="UTF-8"):
+            check_query("bad \ud800 text")
+
+
+class TestErrorsAndModels:
+    @pytest.mark.parametrize(
+        ("status", "cls"),
+        [(400, BadRequestError), (401, AuthenticationError), (403, AuthenticationError),
+         (404, NotFoundError), (422, BadRequestError), (429, RateLimitError), (500, ServerError),
+         (503, ServerError)],
+    )
+    def test_status_table(self, status: int, cls: type) -> None:
+        assert type(status_error(status, "")) is cls
+
+    def test_error_detail_shapes(self) -> None:
+        assert extract_error_detail('{"detail": "Not found"}') == "Not found"
+        assert extract_error_detail('{"error": {"code": 1}}') == '{"code": 1}'
+        assert extract_error_detail('{"message": "m"}') == "m"
+        html = "<html><head><title>x</title></head><body><h1>Bad Gateway</h1></body></html>"
+        assert extract_error_detail(html) == "Bad Gateway"
+        assert extract_error_detail("") == "(empty body)"
+        assert len(extract_error_detail("x" * 10_000)) == 500
+
+    def test_timestamps_are_utc(self) -> None:
+        parsed = parse_timestamp("2024-12-11T19:01:16.972013")
+        assert parsed == datetime(2024, 12, 11, 19, 1, 16, 972013, tzinfo=timezone.utc)
+        assert parse_timestamp("2024-12-11T20:01:16+01:00") == datetime(
+            2024, 12, 11, 19, 1, 16, tzinfo=timezone.utc)
+
+    def test_history_order_with_tied_timestamps(self) -> None:
+        stamp = datetime(2024, 1, 1, tzinfo=timezone.utc)
+        newest_first = [
+            HistoryMessage("4", "a2", False, stamp), HistoryMessage("3", "q2", True, stamp),
+            HistoryMessage("2", "a1", False, stamp), HistoryMessage("1", "q1", True, stamp),
+        ]
+        assert [m.id for m in order_oldest_first(newest_first)] == ["1", "2", "3", "4"]
+        assert [m.id for m in order_oldest_first(newest_first[::-1])] == ["1", "2", "3", "4"]
+
+
+class TestSettings:
+    def test_secret_never_shows(self) -> None:
+        settings = ClientSettings.resolve(api_key="sk-very-secret", base_url="https://x.test")
+        for text in (repr(settings), str(settings), repr(settings.api_key), f"{settings.api_key}"):
+            assert "sk-very-secret" not in text
+        assert settings.api_key.get_secret_value() == "sk-very-secret"
+        assert Secret("a") == Secret("a")
+
+    def test_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("ASSISTERR_API_KEY", "env-key")
+        monkeypatch.setenv("ASSISTERR_BASE_URL", "https://example.test/")
+        settings = ClientSettings.resolve()
+        assert settings.api_key.get_secret_value() == "env-key"
+        assert settings.base_url == "https://example.test"
+        assert settings.max_retries == 2
+
+    def test_plain_http_to_a_remote_host_warns(self) -> None:
+        with pytest.warns(InsecureTransportWarning):
+            ClientSettings.resolve(api_key="k", base_url="http://api.example.test")
+        ClientSettings.resolve(api_key="k", base_url="http://127.0.0.1:9")  # no warning
+        ClientSettings.resolve(api_key="k", base_url="http://localhost:9")
+
+    @pytest.mark.parametrize("url", ["ftp://x", "not a url", "https://user:pw@x.test"])
+    def test_bad_base_urls(self, url: str) -> None:
+        with pytest.raises(InvalidRequestError, match="base_url"):
+            ClientSettings.resolve(api_key="k", base_url=url)
+
+    def test_timeouts(self) -> None:
+        assert Timeout.coerce(3) == Timeout(connect=3, read=3)
+        assert Timeout.coerce((1, 20)) == Timeout(connect=1, read=20)
+        with pytest.raises(InvalidRequestError):
+            Timeout.coerce(-1)
+        with pytest.raises(InvalidRequestError):
+            ClientSettings.resolve(api_key="k", max_retries=-1)
