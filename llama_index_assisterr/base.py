@@ -1,0 +1,266 @@
+"""``Assisterr``: an Assisterr small language model as a LlamaIndex ``LLM``.
+
+Every method is native: the sync ones on the ``requests`` client, the async ones on the
+``aiohttp`` client (imported on first async use). What does no I/O (building the query,
+cutting at stop sequences, shaping responses) lives in ``_messages`` and ``_responses``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from llama_index.core.base.llms.types import (
+    ChatMessage,
+    ChatResponse,
+    ChatResponseAsyncGen,
+    ChatResponseGen,
+    CompletionResponse,
+    CompletionResponseAsyncGen,
+    CompletionResponseGen,
+    LLMMetadata,
+)
+from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
+from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
+from llama_index.core.llms.llm import LLM
+
+from assisterr_core import ChatReply, ClientSettings, QueryTemplate, transcript_template
+from assisterr_core.sync_client import AssisterrClient
+
+from ._messages import chat_query, completion_query
+from ._responses import (
+    aresponses,
+    astop_cut,
+    chat_chunk,
+    chat_response,
+    completion_chunk,
+    completion_response,
+    responses,
+    stop_cut,
+)
+
+if TYPE_CHECKING:
+    from assisterr_core.async_client import AsyncAssisterrClient
+
+ENV_API_KEY = "ASSISTERR_API_KEY"
+
+
+@dataclass(frozen=True)
+class _Ask:
+    """One call, ready to send: the query, the session (if any) and the stop sequences."""
+
+    query: str
+    session_id: str | None
+    stop: list[str] | None
+
+
+class Assisterr(LLM):
+    """An Assisterr SLM, addressed by its handle name, for LlamaIndex.
+
+    Stateless by default: chat calls render the whole conversation into one query. With
+    ``session_id`` (a field, or a per-call keyword) the server keeps the conversation and
+    only the newest user message is sent. A ``stop`` keyword cuts replies client-side.
+
+    Example:
+        ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
+        ``llm.complete("Hello")``.
+    """
+
+    model: str = Field(description="The SLM's handle name.")
+    api_key: SecretStr | None = Field(
+        default=None,
+        exclude=True,
+        repr=False,
+        description=f"The API key; read from {ENV_API_KEY} when not given.",
+    )
+    base_url: str = Field(
+        default="", description="The API root; from ASSISTERR_BASE_URL, else the public API."
+    )
+    timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for a reply.")
+    max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
+    session_id: str | None = Field(
+        default=None, description="A server-side session: send only the newest user message."
+    )
+    query_template: QueryTemplate = Field(
+        default=transcript_template,
+        exclude=True,
+        description="Renders a conversation into one query (e.g. Llama3Template()).",
+    )
+    context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
+    num_output: int = Field(default=DEFAULT_NUM_OUTPUTS, gt=0)
+
+    _settings: ClientSettings | None = PrivateAttr(default=None)
+    _client: AssisterrClient | None = PrivateAttr(default=None)
+    _async_client: AsyncAssisterrClient | None = PrivateAttr(default=None)
+    _owns_client: bool = PrivateAttr(default=True)
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_key: str | SecretStr | None = None,
+        client: AssisterrClient | None = None,
+        async_client: AsyncAssisterrClient | None = None,
+        **kwargs: Any,
+    ) -> None:
+        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
+        key = key or os.environ.get(ENV_API_KEY) or None
+        settings = ClientSettings.resolve(
+            api_key=key,
+            base_url=kwargs.pop("base_url", None) or None,
+            timeout=kwargs.get("timeout"),
+            max_retries=kwargs.get("max_retries"),
+        )
+        fields: dict[str, Any] = {
+            "model": model,
+            "api_key": SecretStr(key) if key else None,
+            "base_url": settings.base_url,
+        }
+        super().__init__(**fields, **kwargs)
+        self._settings = settings
+        self._client = client
+        self._async_client = async_client
+        self._owns_client = client is None
+
+    @classmethod
+    def class_name(cls) -> str:
+        return "Assisterr_LLM"
+
+    @property
+    def metadata(self) -> LLMMetadata:
+        return LLMMetadata(
+            context_window=self.context_window,
+            num_output=self.num_output,
+            is_chat_model=True,
+            is_function_calling_model=False,
+            model_name=self.model,
+        )
+
+    # -- clients: built once, on first use, from one settings object ---------------------
+
+    @property
+    def client(self) -> AssisterrClient:
+        """The sync client (created on first use unless one was injected)."""
+        if self._client is None:
+            self._client = AssisterrClient(settings=self._client_settings())
+        return self._client
+
+    @property
+    def async_client(self) -> AsyncAssisterrClient:
+        """The async client (created on first use; it imports aiohttp)."""
+        if self._async_client is None:
+            from assisterr_core.async_client import AsyncAssisterrClient
+
+            self._async_client = AsyncAssisterrClient(settings=self._client_settings())
+        return self._async_client
+
+    def _client_settings(self) -> ClientSettings:
+        if self._settings is None:
+            key = self.api_key.get_secret_value() if self.api_key else None
+            self._settings = ClientSettings.resolve(
+                api_key=key,
+                base_url=self.base_url,
+                timeout=self.timeout,
+                max_retries=self.max_retries,
+            )
+        return self._settings
+
+    # -- completion ----------------------------------------------------------------------
+
+    @llm_completion_callback()
+    def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
+        ask = self._completion_ask(prompt, formatted, kwargs)
+        return completion_response(self._send(ask), ask.stop)
+
+    @llm_completion_callback()
+    def stream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseGen:
+        ask = self._completion_ask(prompt, formatted, kwargs)
+        return responses(self._stream(ask), completion_chunk)
+
+    @llm_completion_callback()
+    async def acomplete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponse:
+        ask = self._completion_ask(prompt, formatted, kwargs)
+        return completion_response(await self._asend(ask), ask.stop)
+
+    @llm_completion_callback()
+    async def astream_complete(
+        self, prompt: str, formatted: bool = False, **kwargs: Any
+    ) -> CompletionResponseAsyncGen:
+        ask = self._completion_ask(prompt, formatted, kwargs)
+        # The decorator needs a coroutine returning an async generator, not a generator.
+        return aresponses(self._astream(ask), completion_chunk)
+
+    # -- chat ----------------------------------------------------------------------------
+
+    @llm_chat_callback()
+    def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        ask = self._chat_ask(messages, kwargs)
+        return chat_response(self._send(ask), ask.stop)
+
+    @llm_chat_callback()
+    def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
+        ask = self._chat_ask(messages, kwargs)
+        return responses(self._stream(ask), chat_chunk)
+
+    @llm_chat_callback()
+    async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
+        ask = self._chat_ask(messages, kwargs)
+        return chat_response(await self._asend(ask), ask.stop)
+
+    @llm_chat_callback()
+    async def astream_chat(
+        self, messages: Sequence[ChatMessage], **kwargs: Any
+    ) -> ChatResponseAsyncGen:
+        ask = self._chat_ask(messages, kwargs)
+        return aresponses(self._astream(ask), chat_chunk)
+
+    # -- shared, no I/O ------------------------------------------------------------------
+
+    def _completion_ask(self, prompt: str, formatted: bool, kwargs: dict[str, Any]) -> _Ask:
+        """``formatted`` prompts (from ``predict`` and friends) are sent as they are."""
+        if not formatted:
+            if self.completion_to_prompt is not None:
+                prompt = self.completion_to_prompt(prompt)
+            prompt = completion_query(prompt, self.query_template, system_prompt=self.system_prompt)
+        return _Ask(prompt, *self._call_options(kwargs))
+
+    def _chat_ask(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Ask:
+        session_id, stop = self._call_options(kwargs)
+        query = chat_query(
+            messages, self.query_template,
+            system_prompt=self.system_prompt, in_session=session_id is not None,
+        )
+        return _Ask(query, session_id, stop)
+
+    def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
+        session_id = kwargs.get("session_id", self.session_id)
+        stop = kwargs.get("stop")
+        return session_id, [stop] if isinstance(stop, str) else stop
+
+    # -- I/O -----------------------------------------------------------------------------
+
+    def _send(self, ask: _Ask) -> ChatReply:
+        return self.client.chat(self.model, ask.query, session_id=ask.session_id)
+
+    def _stream(self, ask: _Ask) -> Iterator[str]:
+        deltas = self.client.stream(self.model, ask.query, session_id=ask.session_id)
+        return stop_cut(deltas, ask.stop) if ask.stop else deltas
+
+    async def _asend(self, ask: _Ask) -> ChatReply:
+        return await self.async_client.chat(self.model, ask.query, session_id=ask.session_id)
+
+    def _astream(self, ask: _Ask) -> AsyncIterator[str]:
+        deltas = self.async_client.stream(self.model, ask.query, session_id=ask.session_id)
+        return astop_cut(deltas, ask.stop) if ask.stop else deltas
+
+    def close(self) -> None:
+        """Release the sync client's pooled connections (an injected client is left open)."""
+        if self._client is not None and self._owns_client:
+            self._client.close()
