@@ -1,0 +1,111 @@
+"""LangChain messages to the core's role-and-text turns, and recorded turns back to messages.
+
+The Assisterr API takes text only: anything else (images, audio, files, tool calls) is
+refused with :class:`~assisterr_core.UnsupportedContentError` rather than dropped.
+Each message type has its own small converter, so tool messages and tool calls can get a
+rendering of their own when tool calling is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    ChatMessage,
+    FunctionMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+
+from assisterr_core import ChatTurn, HistoryMessage, UnsupportedContentError
+
+_TEXT_BLOCK_TYPES = ("text", "text-plain")
+
+
+def to_chat_turns(messages: Sequence[BaseMessage]) -> list[ChatTurn]:
+    """Convert a conversation, message by message, keeping the order."""
+    return [to_chat_turn(message, index) for index, message in enumerate(messages)]
+
+
+def to_chat_turn(message: BaseMessage, index: int = 0) -> ChatTurn:
+    """One message as a turn; raises for content the API cannot carry."""
+    for message_type, convert in _CONVERTERS:
+        if isinstance(message, message_type):
+            return convert(message, index)
+    raise UnsupportedContentError(
+        f"messages[{index}]", f"message type {type(message).__name__} is not supported"
+    )
+
+
+def message_text(message: BaseMessage, index: int = 0) -> str:
+    """The text of a message whose content is a string or a list of text blocks."""
+    content = message.content
+    if isinstance(content, str):
+        return content
+    parts: list[str] = []
+    for block in content:
+        if isinstance(block, str):
+            parts.append(block)
+        elif isinstance(block, dict) and block.get("type") in _TEXT_BLOCK_TYPES:
+            parts.append(str(block.get("text", "")))
+        else:
+            raise UnsupportedContentError(
+                f"messages[{index}]",
+                f"{_describe(block)} content is not supported: the Assisterr API takes text only",
+            )
+    return "".join(parts)
+
+
+def from_history(message: HistoryMessage) -> BaseMessage:
+    """A recorded turn as a Human/AI message, with its id and timestamp kept."""
+    metadata: dict[str, Any] = {"session_id": message.session_id}
+    if message.created_at is not None:
+        metadata["created_at"] = message.created_at.isoformat()
+    cls = HumanMessage if message.is_user else AIMessage
+    return cls(content=message.text, id=message.id or None, response_metadata=metadata)
+
+
+def _system(message: BaseMessage, index: int) -> ChatTurn:
+    return ChatTurn("system", message_text(message, index))
+
+
+def _human(message: BaseMessage, index: int) -> ChatTurn:
+    return ChatTurn("user", message_text(message, index), message.name)
+
+
+def _ai(message: BaseMessage, index: int) -> ChatTurn:
+    if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
+        raise UnsupportedContentError(
+            f"messages[{index}]", "tool calls are not supported by ChatAssisterr"
+        )
+    return ChatTurn("assistant", message_text(message, index), message.name)
+
+
+def _tool(message: BaseMessage, index: int) -> ChatTurn:
+    name = message.name or getattr(message, "tool_call_id", None)
+    return ChatTurn("tool", message_text(message, index), name)
+
+
+def _chat(message: BaseMessage, index: int) -> ChatTurn:
+    assert isinstance(message, ChatMessage)
+    return ChatTurn(message.role, message_text(message, index), message.name)
+
+
+_CONVERTERS: tuple[tuple[type[BaseMessage], Callable[[BaseMessage, int], ChatTurn]], ...] = (
+    (SystemMessage, _system),
+    (HumanMessage, _human),
+    (AIMessage, _ai),
+    (ToolMessage, _tool),
+    (FunctionMessage, _tool),
+    (ChatMessage, _chat),
+)
+
+
+def _describe(block: object) -> str:
+    if isinstance(block, dict):
+        return repr(block.get("type", "untyped"))
+    return type(block).__name__
