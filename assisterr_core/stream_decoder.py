@@ -26,7 +26,10 @@ from .errors import MalformedResponseError, StreamErrorEvent
 TEXT_KEYS = ("message", "content", "delta", "text", "token")
 ERROR_KEYS = ("error", "detail")
 SSE_FIELD_PREFIXES = ("data:", "event:", "id:", "retry:", ":", "data\n", "data\r")
-MAX_PENDING_CHARS = 8 * 1024 * 1024
+MAX_PENDING_CHARS = 64 * 1024 * 1024
+# Re-parsing a large unfinished JSON value on every read would cost O(n^2): past this size,
+# retry only once the buffer has grown by half.
+EAGER_RETRY_CHARS = 64 * 1024
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _JSON = json.JSONDecoder()
 
@@ -47,6 +50,7 @@ class StreamDecoder:
         self._done = False
         self._data_lines: list[str] = []
         self._event = ""
+        self._retry_at = 0
 
     @property
     def framing(self) -> Framing | None:
@@ -95,6 +99,9 @@ class StreamDecoder:
     def _drain_json(self, final: bool) -> list[str]:
         deltas: list[str] = []
         text, pos, end = self._pending, 0, len(self._pending)
+        if not final and end < self._retry_at:
+            return deltas
+        self._retry_at = 0
         while True:
             while pos < end and text[pos] in " \t\r\n\ufeff":
                 pos += 1
@@ -113,6 +120,8 @@ class StreamDecoder:
                     ) from None
                 if end - pos > MAX_PENDING_CHARS:
                     raise MalformedResponseError("a JSON value in the stream is too big") from None
+                waiting = end - pos
+                self._retry_at = 0 if waiting < EAGER_RETRY_CHARS else waiting + waiting // 2
                 break
             pos = pos_after
             delta = text_of_event(value)

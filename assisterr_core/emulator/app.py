@@ -83,6 +83,8 @@ async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamR
     if fault is not None and fault.malformed:
         text = fault.body if fault.body is not None else '{"message": "trunc'
         return web.Response(status=200, text=text, content_type=fault.content_type)
+    if fault is not None and fault.stall and not request.path.rstrip("/").endswith("/stream"):
+        await asyncio.sleep(fault.stall)  # streams stall after their headers instead
     denied = _check_key(state.config, request.headers.get("X-Api-Key"))
     if denied is not None:
         return denied

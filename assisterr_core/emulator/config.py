@@ -40,7 +40,8 @@ class Fault:
     - ``status``: answer this status with ``body`` (JSON ``{"detail": ...}`` by default)
       and ``retry_after`` as the ``Retry-After`` header; nothing is recorded.
     - ``drop_after_chunks``: send that many chunks of the reply, then cut the connection.
-    - ``stall``: send the headers, then wait this many seconds before the body.
+    - ``stall``: wait this many seconds before answering; a stream sends its headers
+      first, then stalls.
     - ``delay``: record the turn, then wait this many seconds before answering.
     - ``malformed``: answer 200 with ``body`` (truncated JSON by default).
     """

@@ -1,0 +1,229 @@
+"""Adversarial faults against both core clients: stalls, slow servers, huge bodies, leaks.
+
+Time bounds here are generous upper limits (a hang would blow through them), never
+speed targets.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from assisterr_core import (
+    APIConnectionError,
+    APITimeoutError,
+    AssisterrClient,
+    AssisterrError,
+    AsyncAssisterrClient,
+    MalformedResponseError,
+)
+from assisterr_core.emulator import EmulatorServer
+from assisterr_core.retry import RetryPolicy
+
+from ..assisterr_core.conftest import ClientDriver, make_client
+
+HANDLE = "test-slm"
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def driver(kind: str, server: EmulatorServer, **kwargs: Any) -> ClientDriver:
+    return ClientDriver(make_client(kind, server, **kwargs))
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_retry_after_http_date_is_honoured(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    when = datetime.now(timezone.utc) + timedelta(seconds=2)
+    assisterr_emulator.inject(status=503, retry_after=format_datetime(when, usegmt=True))
+    api = driver(kind, assisterr_emulator)
+    started = time.monotonic()
+    assert api.call("chat", HANDLE, "hi").text.endswith("hi")
+    assert time.monotonic() - started >= 0.9  # waited (HTTP dates have 1 s resolution)
+    assert len(assisterr_emulator.requests) == 2
+
+
+def test_retry_after_seconds_is_honoured(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.inject(status=429, retry_after="1")
+    api = driver(kind, assisterr_emulator)
+    started = time.monotonic()
+    api.call("chat", HANDLE, "hi")
+    assert time.monotonic() - started >= 0.95
+    assert len(assisterr_emulator.requests) == 2
+
+
+def test_retry_after_is_capped(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.inject(status=503, retry_after="3600")
+    api = driver(kind, assisterr_emulator)
+    api.client.retry_policy = RetryPolicy(max_retries=2, max_retry_after=0.2)
+    started = time.monotonic()
+    api.call("chat", HANDLE, "hi")
+    assert time.monotonic() - started < 30
+    assert len(assisterr_emulator.requests) == 2
+
+
+def test_headers_then_stall_times_out(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.inject(stall=10, path_contains="/chat/stream")
+    api = driver(kind, assisterr_emulator, timeout=(2.0, 0.5))
+    started = time.monotonic()
+    deltas, error = api.stream(HANDLE, "hi")
+    assert deltas == [] and isinstance(error, APITimeoutError)
+    assert time.monotonic() - started < 5
+    assert len(assisterr_emulator.requests) == 1  # a stream that may have been recorded
+
+
+def test_slow_answer_times_out(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.config.latency = 5
+    api = driver(kind, assisterr_emulator, timeout=(2.0, 0.5))
+    started = time.monotonic()
+    with pytest.raises(APITimeoutError):
+        api.call("chat", HANDLE, "hi")
+    assert time.monotonic() - started < 4
+
+
+def test_idempotent_reads_are_retried_after_a_timeout(
+    kind: str, assisterr_emulator: EmulatorServer
+) -> None:
+    with make_client("sync", assisterr_emulator) as setup:
+        sid = setup.create_session(HANDLE)
+    assisterr_emulator.inject(stall=3, path_contains="/history", times=1)
+    api = driver(kind, assisterr_emulator, timeout=(2.0, 0.5))
+    assert api.call("get_history", HANDLE, sid) == []
+    assert [r.path.endswith("/history/") for r in assisterr_emulator.requests[1:]] == [True, True]
+
+
+@pytest.fixture
+def full_backlog() -> Iterator[int]:
+    """A port whose listen backlog is full: new connections hang in SYN, then time out."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    fillers = []
+    for _ in range(4):
+        filler = socket.socket()
+        filler.setblocking(False)
+        filler.connect_ex(("127.0.0.1", port))
+        fillers.append(filler)
+    yield port
+    for sock in [*fillers, listener]:
+        sock.close()
+
+
+def test_connect_timeout(kind: str, assisterr_emulator: EmulatorServer, full_backlog: int) -> None:
+    api = driver(kind, assisterr_emulator, base_url=f"http://127.0.0.1:{full_backlog}",
+                 timeout=(0.5, 5.0), max_retries=0)
+    started = time.monotonic()
+    with pytest.raises(APIConnectionError) as caught:
+        api.call("chat", HANDLE, "hi")
+    assert caught.value.request_sent is False
+    assert time.monotonic() - started < 4
+
+
+class _OddServer:
+    """A purpose-built loopback server that answers every request with one fixed body."""
+
+    def __init__(self, body: bytes) -> None:
+        self.hits = 0
+
+        async def handler(request: web.Request) -> web.Response:
+            self.hits += 1
+            return web.Response(body=body, content_type="application/json")
+
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", handler)
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self.app, access_log=None)
+        self.base_url = ""
+
+    def __enter__(self) -> _OddServer:
+        ready = threading.Event()
+
+        async def start() -> None:
+            await self.runner.setup()
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+            await web.SockSite(self.runner, sock).start()
+
+        def run() -> None:
+            self.loop.run_until_complete(start())
+            ready.set()
+            self.loop.run_forever()
+            self.loop.run_until_complete(self.runner.cleanup())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def test_ten_megabyte_garbage_body(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    with _OddServer(b"<" + b"x" * (10 * 1024 * 1024)) as odd:
+        api = driver(kind, assisterr_emulator, base_url=odd.base_url)
+        with pytest.raises(MalformedResponseError):
+            api.call("chat", HANDLE, "hi")
+        assert odd.hits == 1
+
+
+def test_ten_megabyte_reply_round_trips(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    text = "é" * (5 * 1024 * 1024)
+    assisterr_emulator.set_responder(lambda request: text)
+    api = driver(kind, assisterr_emulator)
+    assert api.call("chat", HANDLE, "big").text == text
+    deltas, error = api.stream(HANDLE, "big")
+    assert error is None and "".join(deltas) == text
+
+
+def test_no_socket_or_thread_leak_after_faults(assisterr_emulator: EmulatorServer) -> None:
+    def round_of_faults() -> None:
+        with AssisterrClient(base_url=assisterr_emulator.base_url,
+                             api_key=assisterr_emulator.api_key, max_retries=0,
+                             timeout=(1.0, 0.3)) as client:
+            for fault in ({"status": 500}, {"drop_after_chunks": 1}, {"stall": 1},
+                          {"malformed": True}):
+                assisterr_emulator.inject(**fault)
+                with pytest.raises(AssisterrError):
+                    list(client.stream(HANDLE, "x"))
+            client.chat(HANDLE, "fine")
+        aclient = AsyncAssisterrClient(base_url=assisterr_emulator.base_url,
+                                       api_key=assisterr_emulator.api_key, max_retries=0,
+                                       timeout=(1.0, 0.3))
+
+        async def faults() -> None:
+            for fault in ({"status": 500}, {"drop_after_chunks": 1}, {"stall": 1}):
+                assisterr_emulator.inject(**fault)
+                with pytest.raises(AssisterrError):
+                    [d async for d in aclient.stream(HANDLE, "x")]
+            await aclient.chat(HANDLE, "fine")
+
+        asyncio.run(faults())
+
+    round_of_faults()  # warm up: imports, emulator connections
+    time.sleep(0.5)
+    fds, threads = open_fds(), threading.active_count()
+    for _ in range(3):
+        round_of_faults()
+    time.sleep(0.5)
+    assert open_fds() <= fds
+    assert threading.active_count() <= threads
