@@ -9,6 +9,44 @@ from dataclasses import dataclass
 
 _FIRST_QUESTION = re.compile(r"\b(first|earliest|initial)\s+(question|message)\b", re.I)
 _TRANSCRIPT_USER = re.compile(r"^User: (.*)$", re.M)
+_QUESTION_LINE = re.compile(r"^(?:Query|Question|Query_str):\s*(.+)$", re.M | re.I)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+_WORD = re.compile(r"[a-z0-9]+")
+_STOP_WORDS = frozenset(
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "does",
+        "do",
+        "for",
+        "from",
+        "how",
+        "in",
+        "is",
+        "it",
+        "many",
+        "of",
+        "on",
+        "one",
+        "or",
+        "per",
+        "the",
+        "to",
+        "what",
+        "when",
+        "where",
+        "which",
+        "who",
+        "why",
+        "with",
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -37,9 +75,32 @@ def default_responder(request: ResponderRequest) -> str:
         if earlier:
             return f'Your first question was: "{earlier[0]}"'
         return "This is the first question you have asked me."
+    grounded = _answer_from_context(request.query)
+    if grounded:
+        return f"Hello from {request.handle}! From the context: {grounded}"
     last_line = request.query.strip().splitlines()[-1]
     last_line = last_line.removeprefix("User: ")
     return f"Hello from {request.handle}! You said: {last_line}"
+
+
+def _answer_from_context(query: str) -> str | None:
+    """For a retrieval prompt (context, then a "Query:" line), the best-matching sentence."""
+    questions = list(_QUESTION_LINE.finditer(query))
+    if not questions or "context" not in query.lower():
+        return None
+    question = questions[-1]
+    wanted = _words(question.group(1))
+    best, best_score = None, 0
+    for sentence in _SENTENCE.findall(query[: question.start()]):
+        sentence = sentence.strip()
+        score = len(wanted & _words(sentence))
+        if score > best_score and "context" not in sentence.lower():
+            best, best_score = sentence, score
+    return best
+
+
+def _words(text: str) -> set[str]:
+    return set(_WORD.findall(text.lower())) - _STOP_WORDS
 
 
 class ScriptedResponder:
@@ -65,7 +126,7 @@ class ScriptedResponder:
 def split_words(text: str) -> list[str]:
     """Word-by-word chunks that join back to ``text`` exactly."""
     chunks = re.findall(r"\s*\S+", text)
-    tail = text[len("".join(chunks)):]
+    tail = text[len("".join(chunks)) :]
     if tail:
         chunks.append(tail)
     return chunks or [text]
