@@ -12,41 +12,11 @@ _TRANSCRIPT_USER = re.compile(r"^User: (.*)$", re.M)
 _QUESTION_LINE = re.compile(r"^(?:Query|Question|Query_str):\s*(.+)$", re.M | re.I)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"[a-z0-9]+")
-_STOP_WORDS = frozenset(
-    [
-        "a",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "does",
-        "do",
-        "for",
-        "from",
-        "how",
-        "in",
-        "is",
-        "it",
-        "many",
-        "of",
-        "on",
-        "one",
-        "or",
-        "per",
-        "the",
-        "to",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "with",
-    ]
-)
+_STOP_WORDS = frozenset((
+    "a", "an", "and", "are", "as", "at", "be", "by", "does", "do", "for", "from", "how", "in",
+    "is", "it", "many", "of", "on", "one", "or", "per", "the", "to", "what", "when", "where",
+    "which", "who", "why", "with",
+))
 
 
 @dataclass(frozen=True)
