@@ -9,12 +9,33 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .chat_message_histories import AssisterrChatMessageHistory, MessageNotRecordedError
     from .chat_models import ChatAssisterr
+    from .sessions import (
+        adelete_sessions_older_than,
+        alist_sessions,
+        delete_sessions_older_than,
+        list_sessions,
+    )
 
-__all__ = ["ChatAssisterr"]
+__all__ = [
+    "AssisterrChatMessageHistory",
+    "ChatAssisterr",
+    "MessageNotRecordedError",
+    "adelete_sessions_older_than",
+    "alist_sessions",
+    "delete_sessions_older_than",
+    "list_sessions",
+]
 
 _LAZY = {
     "ChatAssisterr": ".chat_models",
+    "AssisterrChatMessageHistory": ".chat_message_histories",
+    "MessageNotRecordedError": ".chat_message_histories",
+    "adelete_sessions_older_than": ".sessions",
+    "alist_sessions": ".sessions",
+    "delete_sessions_older_than": ".sessions",
+    "list_sessions": ".sessions",
 }
 
 

@@ -43,3 +43,20 @@ def async_client(settings: ClientSettings) -> AsyncAssisterrClient:
     from assisterr_core.async_client import AsyncAssisterrClient
 
     return AsyncAssisterrClient(settings=settings)
+
+
+def connect(
+    *,
+    client: AssisterrClient | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    timeout: float | tuple[float, float] | None = None,
+    max_retries: int | None = None,
+) -> AssisterrClient:
+    """The given client, or the shared one for these settings."""
+    if client is not None:
+        return client
+    settings = resolve_settings(
+        api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
+    )
+    return sync_client(settings)

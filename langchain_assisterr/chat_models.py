@@ -59,7 +59,8 @@ class ChatAssisterr(BaseChatModel):
     stop: list[str] | None = None
     """Stop sequences, merged with those of each call; the reply is cut before the first."""
     streaming: bool = False
-    """Answer ``invoke`` through the streaming endpoint (callbacks get every token)."""
+    """Answer ``invoke`` through the streaming endpoint (callbacks get every token).
+    ``False`` never turns ``stream()`` off; ``disable_streaming=True`` does."""
     query_template: QueryTemplate | None = Field(default=None, exclude=True)
     """Renders a stateless conversation into the query; default: a readable transcript.
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
@@ -76,6 +77,10 @@ class ChatAssisterr(BaseChatModel):
 
     @model_validator(mode="after")
     def _build_clients(self) -> Self:
+        # langchain-core reads an explicit ``streaming=False`` as "never stream", and
+        # ``configurable_fields`` passes every field explicitly: keep False the default.
+        if not self.streaming:
+            self.model_fields_set.discard("streaming")
         self._settings = _clients.resolve_settings(
             api_key=self.api_key.get_secret_value() if self.api_key else None,
             base_url=self.base_url,

@@ -1,0 +1,80 @@
+"""Is a message already recorded in a session? Pure code for the history's ``add_messages``.
+
+Assisterr records a turn only when it answers it through a session endpoint; no endpoint
+writes arbitrary messages. So ``add_messages`` can only confirm that the messages it is
+given are the session's latest turns (what ``RunnableWithMessageHistory`` passes right
+after the model answered in that session) and must refuse anything else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from assisterr_core import HistoryMessage, InvalidRequestError
+
+from ._messages import message_text
+
+
+class MessageNotRecordedError(InvalidRequestError):
+    """Messages given to ``add_messages`` that the Assisterr session has not recorded.
+
+    The API cannot store them: talk through ``ChatAssisterr(session_id=...)`` so the server
+    records each turn as it answers. Nothing was sent.
+    """
+
+
+_HOW = (
+    "Assisterr records a turn only when it answers it in a session and cannot store other"
+    " messages: send them through ChatAssisterr(session_id=...)"
+)
+
+
+def recordable_turns(messages: Sequence[BaseMessage]) -> list[tuple[bool, str]]:
+    """``(is_user, text)`` of each message; raises for kinds a session cannot hold."""
+    return [_role_and_text(message, index) for index, message in enumerate(messages)]
+
+
+def check_recorded(
+    messages: Sequence[BaseMessage], recorded: Sequence[HistoryMessage], session_id: str
+) -> None:
+    """Raise unless ``messages`` are, in order, the last turns of ``recorded`` (oldest first)."""
+    turns = recordable_turns(messages)
+    tail = list(recorded)[-len(turns):] if turns else []
+    offset = len(turns) - len(tail)  # messages older than the whole history
+    for index, (is_user, text) in enumerate(turns):
+        turn = tail[index - offset] if index >= offset else None
+        if turn is None or not _same(is_user, text, turn):
+            raise MessageNotRecordedError(
+                f"messages[{index}]",
+                f"{_preview(messages[index])} is not among the latest turns of session"
+                f" {session_id!r}. {_HOW}",
+            )
+
+
+def _role_and_text(message: BaseMessage, index: int) -> tuple[bool, str]:
+    if isinstance(message, HumanMessage):
+        return True, message_text(message, index)
+    if isinstance(message, AIMessage):
+        return False, message_text(message, index)
+    raise MessageNotRecordedError(
+        f"messages[{index}]",
+        f"a session holds only user messages and SLM replies, not a {type(message).__name__}."
+        f" {_HOW}",
+    )
+
+
+def _same(is_user: bool, text: str, turn: HistoryMessage) -> bool:
+    if is_user != turn.is_user:
+        return False
+    if is_user:
+        return text.strip() == turn.text.strip()
+    # A reply cut client-side by a stop sequence is a prefix of the recorded reply.
+    return turn.text.strip().startswith(text.strip())
+
+
+def _preview(message: BaseMessage) -> str:
+    text = message.text
+    short = text if len(text) <= 60 else text[:57] + "..."
+    return f"{type(message).__name__}({short!r})"
