@@ -1,0 +1,28 @@
+"""How many times each figure is measured: the full run, and a quick smoke run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+QUERY = "hi"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Iteration counts; every figure is a median over ``*_rounds`` interleaved rounds."""
+
+    overhead_rounds: int = 800
+    ttft_rounds: int = 30
+    fanout_rounds: int = 10
+    fanout_calls: int = 200
+    fanout_concurrency: int = 50
+    fanout_latency: float = 0.05
+    ttft_chunk_delay: float = 0.05
+    stream_rounds: int = 5
+    stream_chunks: int = 20_000
+    import_rounds: int = 7
+
+
+FULL = Counts()
+QUICK = Counts(overhead_rounds=40, ttft_rounds=3, fanout_rounds=1, stream_rounds=1,
+               stream_chunks=2_000, import_rounds=1)
