@@ -13,6 +13,10 @@ from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler
 from llama_index.core.instrumentation.events import BaseEvent
 
+# Imported here, at a shallow stack: pytest rewrites the plugin's package on first import,
+# and CPython 3.11.7's ast.parse can fail ("AST constructor recursion depth mismatch") when
+# that happens deep inside LlamaIndex's instrumented async calls.
+import assisterr_core.async_client  # noqa: F401
 from assisterr_core.emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
