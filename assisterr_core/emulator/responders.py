@@ -7,6 +7,8 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from .tool_player import play as play_tools
+
 _FIRST_QUESTION = re.compile(r"\b(first|earliest|initial)\s+(question|message)\b", re.I)
 _TRANSCRIPT_USER = re.compile(r"^User: (.*)$", re.M)
 _QUESTION_LINE = re.compile(r"^(?:Query|Question|Query_str):\s*(.+)$", re.M | re.I)
@@ -33,11 +35,16 @@ Responder = Callable[[ResponderRequest], "str | Iterable[str]"]
 
 
 def default_responder(request: ResponderRequest) -> str:
-    """Deterministic replies: recalls the first question when asked, else echoes.
+    """Deterministic replies: plays tool calls, recalls the first question, else echoes.
 
+    Queries that carry the tool or JSON protocol of :mod:`assisterr_core.tools` are
+    answered by :mod:`.tool_player`.
     It reads earlier turns from the session history, or from a transcript rendered into
     the query ("User: ..." lines), so memory works in both modes.
     """
+    played = play_tools(request.query, request.handle)
+    if played is not None:
+        return played
     if _FIRST_QUESTION.search(request.query):
         earlier = [text for role, text in request.history if role == "user"]
         if not earlier:

@@ -1,0 +1,241 @@
+"""Tool calling and JSON answers over an API that has neither. Pure code.
+
+The Assisterr API takes one query and returns text, so tools travel as instructions in the
+query and calls come back as JSON in the text. :func:`tool_instructions` writes the
+protocol (overridable: pass your own ``template``); :func:`parse_tool_reply` reads a reply
+forgivingly (code fences, prose around the JSON, one or several calls) and sorts each call
+into valid or invalid, never raising on what the model wrote.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+TOOL_PROTOCOL = """You can use these tools:
+
+{tools}
+
+{choice}
+To call tools, reply with only this JSON object and nothing else:
+{{"tool_calls": [{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}]}}
+List several calls in "tool_calls" to call several tools at once.
+Tool results come back in the conversation as "Tool result" lines: use them to answer."""
+
+CHOICES = {
+    "auto": "Call a tool when it helps; otherwise answer the user directly in plain text.",
+    "any": "You must call at least one of the tools now.",
+    "required": "You must call at least one of the tools now.",
+}
+
+JSON_PROTOCOL = """Answer with only a JSON value that matches this JSON schema, and nothing else:
+{schema}"""
+
+_FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
+_JSON = json.JSONDecoder()
+_JSON_TYPES: dict[str, tuple[type, ...]] = {
+    "string": (str,),
+    "integer": (int,),
+    "number": (int, float),
+    "boolean": (bool,),
+    "array": (list,),
+    "object": (dict,),
+    "null": (type(None),),
+}
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool as the model sees it: a name, what it does, and a JSON schema of its arguments."""
+
+    name: str
+    description: str = ""
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """A call the model asked for, with arguments that fit the tool's schema."""
+
+    name: str
+    arguments: dict[str, Any]
+    id: str
+
+
+@dataclass(frozen=True)
+class InvalidToolCall:
+    """A call that names an unknown tool or carries unusable arguments."""
+
+    name: str | None
+    arguments: str
+    id: str
+    error: str
+
+
+@dataclass(frozen=True)
+class ToolReply:
+    """A reply split into its prose and the calls it contains."""
+
+    text: str
+    calls: list[ToolCall]
+    invalid: list[InvalidToolCall]
+
+
+def tool_instructions(
+    tools: Sequence[ToolSpec], tool_choice: str | None = None, template: str = TOOL_PROTOCOL
+) -> str:
+    """The protocol text for ``tools``; ``tool_choice`` is auto, any/required or a tool name."""
+    listing = "\n".join(
+        f"- {tool.name}: {tool.description or '(no description)'}\n"
+        f"  arguments (JSON schema): {json.dumps(dict(tool.parameters), sort_keys=True)}"
+        for tool in tools
+    )
+    choice = CHOICES.get(tool_choice or "auto")
+    if choice is None:
+        choice = f'You must call the tool "{tool_choice}" now.'
+    return template.format(tools=listing, choice=choice)
+
+
+def json_instructions(schema: Mapping[str, Any], template: str = JSON_PROTOCOL) -> str:
+    """The instruction that asks for a JSON answer matching ``schema``."""
+    return template.format(schema=json.dumps(dict(schema), sort_keys=True))
+
+
+def render_tool_calls(calls: Sequence[Mapping[str, Any]]) -> str:
+    """Earlier calls written back in the protocol's own form, for the next turn's transcript."""
+    payload = [{"name": c["name"], "arguments": c.get("args", c.get("arguments", {}))}
+               for c in calls]
+    return json.dumps({"tool_calls": payload}, ensure_ascii=False)
+
+
+def parse_tool_reply(text: str, tools: Sequence[ToolSpec]) -> ToolReply:
+    """Split a reply into prose and tool calls; what cannot be used lands in ``invalid``."""
+    found = _find_tool_json(text)
+    if found is None:
+        return ToolReply(text=text, calls=[], invalid=[])
+    raw_calls, start, end = found
+    prose = " ".join(part.strip() for part in (text[:start], text[end:]) if part.strip())
+    known = {tool.name: tool for tool in tools}
+    calls: list[ToolCall] = []
+    invalid: list[InvalidToolCall] = []
+    for raw in raw_calls:
+        call_id = f"call_{uuid.uuid4().hex[:24]}"
+        name, arguments = _name_and_arguments(raw)
+        error = _call_problem(name, arguments, known)
+        if error is None and isinstance(name, str) and isinstance(arguments, dict):
+            calls.append(ToolCall(name=name, arguments=arguments, id=call_id))
+        else:
+            shown = arguments if isinstance(arguments, str) else json.dumps(arguments)
+            invalid.append(InvalidToolCall(
+                name=name if isinstance(name, str) else None,
+                arguments=shown, id=call_id, error=error or "unusable call",
+            ))
+    return ToolReply(text=prose, calls=calls, invalid=invalid)
+
+
+def parse_json_answer(text: str) -> Any:
+    """The JSON value in a reply (fenced or among prose); ValueError if there is none."""
+    for candidate in _json_candidates(text):
+        return candidate[0]
+    raise ValueError(f"no JSON value in the reply: {text[:200]!r}")
+
+
+def _find_tool_json(text: str) -> tuple[list[Any], int, int] | None:
+    for value, start, end in _json_candidates(text):
+        calls = _as_calls(value)
+        if calls is not None:
+            return calls, start, end
+    return None
+
+
+def _json_candidates(text: str) -> list[tuple[Any, int, int]]:
+    """JSON values in ``text`` with their spans: fenced blocks first, then bare ones."""
+    found: list[tuple[Any, int, int]] = []
+    for match in _FENCE.finditer(text):
+        try:
+            found.append((json.loads(match.group(1)), match.start(), match.end()))
+        except ValueError:
+            continue
+    if found:
+        return found
+    pos = 0
+    while True:
+        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0]
+        if not starts:
+            return found
+        start = min(starts)
+        try:
+            value, end = _JSON.raw_decode(text, start)
+        except ValueError:
+            pos = start + 1
+            continue
+        found.append((value, start, end))
+        pos = end
+
+
+def _as_calls(value: Any) -> list[Any] | None:
+    if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
+        return list(value["tool_calls"])
+    if isinstance(value, dict) and "name" in value and _arguments_key(value):
+        return [value]
+    if isinstance(value, list) and value and all(
+        isinstance(item, dict) and "name" in item for item in value
+    ):
+        return value
+    return None
+
+
+def _arguments_key(raw: Mapping[str, Any]) -> str | None:
+    for key in ("arguments", "args", "parameters", "input"):
+        if key in raw:
+            return key
+    return None
+
+
+def _name_and_arguments(raw: Any) -> tuple[Any, Any]:
+    if not isinstance(raw, dict):
+        return None, json.dumps(raw)
+    if isinstance(raw.get("function"), dict):  # the OpenAI shape, in case a model copies it
+        raw = raw["function"]
+    key = _arguments_key(raw)
+    arguments = raw.get(key, {}) if key else {}
+    if isinstance(arguments, str):
+        with contextlib.suppress(ValueError):
+            arguments = json.loads(arguments) if arguments.strip() else {}
+    return raw.get("name"), arguments
+
+
+def _call_problem(name: Any, arguments: Any, known: Mapping[str, ToolSpec]) -> str | None:
+    if not isinstance(name, str) or not name:
+        return "the call has no tool name"
+    if name not in known:
+        return f"unknown tool {name!r}; available: {', '.join(sorted(known)) or 'none'}"
+    if not isinstance(arguments, dict):
+        return f"arguments of {name!r} are not a JSON object"
+    return schema_problem(arguments, known[name].parameters)
+
+
+def schema_problem(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:
+    """A light check of an argument object: required keys and top-level JSON types."""
+    properties = schema.get("properties") or {}
+    missing = [key for key in schema.get("required", []) if key not in arguments]
+    if missing:
+        return f"missing required argument(s): {', '.join(missing)}"
+    if schema.get("additionalProperties") is False:
+        extra = [key for key in arguments if key not in properties]
+        if extra:
+            return f"unexpected argument(s): {', '.join(extra)}"
+    for key, value in arguments.items():
+        expected = properties.get(key, {}).get("type") if isinstance(properties, dict) else None
+        names = expected if isinstance(expected, list) else [expected] if expected else []
+        allowed = tuple(t for n in names for t in _JSON_TYPES.get(n, ()))
+        if allowed and not isinstance(value, allowed):
+            return f"argument {key!r} should be {' or '.join(names)}"
+        if allowed and isinstance(value, bool) and bool not in allowed:
+            return f"argument {key!r} should be {' or '.join(names)}"
+    return None

@@ -1,0 +1,144 @@
+"""The tool and JSON protocol: rendering, forgiving parsing, and the emulator playing it."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from assisterr_core.emulator.tool_player import instance_of, play
+from assisterr_core.prompt import ChatTurn, render_query
+from assisterr_core.tools import (
+    ToolSpec,
+    json_instructions,
+    parse_json_answer,
+    parse_tool_reply,
+    render_tool_calls,
+    schema_problem,
+    tool_instructions,
+)
+
+ADD = ToolSpec("add", "Add two integers.", {
+    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+    "required": ["a", "b"]})
+WEATHER = ToolSpec("get_weather", "Get the weather at a location.", {
+    "type": "object", "properties": {"location": {"type": "string"}}, "required": ["location"]})
+TOOLS = [ADD, WEATHER]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        '{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}',
+        'Sure.\n```json\n{"tool_calls": [{"name": "add", "arguments": {"a": 1, "b": 2}}]}\n```',
+        'I will call it: {"name": "add", "args": {"a": 1, "b": 2}} now',
+        '[{"name": "add", "parameters": {"a": 1, "b": 2}}]',
+        '{"tool_calls": [{"name": "add", "arguments": "{\\"a\\": 1, \\"b\\": 2}"}]}',
+        '{"tool_calls": [{"type": "function", "function": {"name": "add", '
+        '"arguments": "{\\"a\\": 1, \\"b\\": 2}"}}]}',
+    ],
+)
+def test_forgiving_parse(reply: str) -> None:
+    parsed = parse_tool_reply(reply, TOOLS)
+    assert [(c.name, c.arguments) for c in parsed.calls] == [("add", {"a": 1, "b": 2})]
+    assert parsed.invalid == []
+    assert parsed.calls[0].id.startswith("call_")
+
+
+def test_prose_around_a_call_is_kept() -> None:
+    parsed = parse_tool_reply('Let me check. {"name": "add", "args": {"a": 1, "b": 2}} Done.',
+                              TOOLS)
+    assert parsed.text == "Let me check. Done."
+
+
+def test_two_calls_unknown_tool_and_bad_arguments() -> None:
+    reply = json.dumps({"tool_calls": [
+        {"name": "add", "arguments": {"a": 1, "b": 2}},
+        {"name": "get_weather", "arguments": {"location": "Paris"}},
+        {"name": "launch_rocket", "arguments": {}},
+        {"name": "add", "arguments": {"a": "one", "b": 2}},
+        {"name": "add", "arguments": {"a": 1}},
+        {"name": "add", "arguments": "not json"},
+        {"arguments": {}},
+    ]})
+    parsed = parse_tool_reply(reply, TOOLS)
+    assert [c.name for c in parsed.calls] == ["add", "get_weather"]
+    errors = [(i.name, i.error) for i in parsed.invalid]
+    unknown = "unknown tool 'launch_rocket'; available: add, get_weather"
+    assert errors[0] == ("launch_rocket", unknown)
+    assert errors[1] == ("add", "argument 'a' should be integer")
+    assert errors[2] == ("add", "missing required argument(s): b")
+    assert errors[3] == ("add", "arguments of 'add' are not a JSON object")
+    assert errors[4] == (None, "the call has no tool name")
+    assert len({c.id for c in parsed.calls} | {i.id for i in parsed.invalid}) == 7
+
+
+@pytest.mark.parametrize("reply", ["The answer is 3.", "", "{broken json", '{"result": 3}'])
+def test_no_call_at_all(reply: str) -> None:
+    parsed = parse_tool_reply(reply, TOOLS)
+    assert (parsed.text, parsed.calls, parsed.invalid) == (reply.strip(), [], [])
+
+
+def test_schema_problem_booleans_are_not_integers() -> None:
+    assert schema_problem({"a": True, "b": 1}, ADD.parameters) == "argument 'a' should be integer"
+    assert schema_problem({"a": 1, "b": 2}, ADD.parameters) is None
+
+
+def test_json_answer() -> None:
+    assert parse_json_answer('Here:\n```json\n{"a": 1}\n```') == {"a": 1}
+    assert parse_json_answer('prose {"a": [1, 2]} more') == {"a": [1, 2]}
+    with pytest.raises(ValueError, match="no JSON"):
+        parse_json_answer("nothing here")
+
+
+def test_instructions_name_the_choice() -> None:
+    assert "Call a tool when it helps" in tool_instructions(TOOLS)
+    assert "must call at least one" in tool_instructions(TOOLS, "any")
+    assert 'must call the tool "add"' in tool_instructions(TOOLS, "add")
+    custom = tool_instructions(TOOLS, template="TOOLS:\n{tools}\n{choice}")
+    assert custom.startswith("TOOLS:\n- add: Add two integers.")
+    assert json.loads(json_instructions({"type": "object"}).splitlines()[1]) == {"type": "object"}
+
+
+def test_earlier_calls_round_trip_through_the_protocol() -> None:
+    text = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}, "id": "x"}])
+    assert [c.arguments for c in parse_tool_reply(text, TOOLS).calls] == [{"a": 1, "b": 2}]
+
+
+class TestToolPlayer:
+    def ask(self, *turns: ChatTurn | tuple[str, str], choice: str | None = None) -> str | None:
+        system = ("system", tool_instructions(TOOLS, choice))
+        return play(render_query([system, *turns]), "h")
+
+    def test_calls_the_matching_tool_with_arguments_from_the_message(self) -> None:
+        reply = self.ask(("user", "Please add 4 and 5"))
+        assert parse_tool_reply(reply or "", TOOLS).calls[0].arguments == {"a": 4, "b": 5}
+        reply = self.ask(("user", "What's the weather in 'Oslo'?"))
+        call = parse_tool_reply(reply or "", TOOLS).calls[0]
+        assert (call.name, call.arguments) == ("get_weather", {"location": "Oslo"})
+
+    def test_answers_from_tool_results(self) -> None:
+        call = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}}])
+        reply = self.ask(("user", "add 1 and 2"), ("assistant", call),
+                         ChatTurn("tool", "3", name="add"))
+        assert reply == "Hello from h! The tool returned: 3"
+
+    def test_tool_choice(self) -> None:
+        assert self.ask(("user", "Hello!")) == "Hello from h! You said: Hello!"
+        forced = parse_tool_reply(self.ask(("user", "Hello!"), choice="any") or "", TOOLS)
+        assert forced.calls[0].name == "add"
+        named = parse_tool_reply(self.ask(("user", "add 1 2"), choice="get_weather") or "", TOOLS)
+        assert named.calls[0].name == "get_weather"
+
+    def test_no_protocol_no_play(self) -> None:
+        assert play("just a question", "h") is None
+
+    def test_schema_instances(self) -> None:
+        schema = {"type": "object", "properties": {
+            "name": {"type": "string"}, "age": {"anyOf": [{"type": "integer"}, {"type": "null"}]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "pet": {"$ref": "#/$defs/Pet"}, "ok": {"type": "boolean"}},
+            "$defs": {"Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}}}}}
+        value = instance_of(schema, "I am 'Ann', 31 years old")
+        assert value == {"name": "Ann", "age": 31, "tags": ["I am 'Ann', 31 years old"],
+                         "pet": {"kind": "cat"}, "ok": True}
