@@ -110,6 +110,9 @@ def run(counts: Counts) -> list[Row]:
         loop.run_until_complete(raw.close())
         if acore[0] is not None:
             loop.run_until_complete(acore[0].close())
+        made_models = [made for made, _ in built.values()]
+        loop.run_until_complete(models.aclose_peers(*made_models))
+        models.close(*made_models)
     loop.run_until_complete(loop.shutdown_asyncgens())
     loop.close()
     samples.values[IDEAL] = [math.ceil(calls / limit) * counts.fanout_latency]

@@ -44,8 +44,7 @@ def run(counts: Counts) -> list[Row]:
                              warmup=max(3, counts.overhead_rounds // 20))
         raw.close()
         raw_stub.close()
-        if core[0] is not None:
-            core[0].close()
+        models.close(*(made for made, _ in built.values()))
     row = partial(ratio_row, FIGURE, samples, unit="ms")
     rows = [
         row(RAW),

@@ -70,8 +70,7 @@ def run(counts: Counts) -> list[Row]:
         samples = interleave(candidates, counts.ttft_rounds, warmup=2)
         raw.close()
         raw_stub.close()
-        if core[0] is not None:
-            core[0].close()
+        models.close(*(made for made, _ in built.values()))
         if acore[0] is not None:
             loop.run_until_complete(acore[0].close())
     loop.run_until_complete(loop.shutdown_asyncgens())

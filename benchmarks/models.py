@@ -6,6 +6,7 @@ table can say "not available" instead of dropping the row.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -104,3 +105,22 @@ def candidate_of(built: Built, call: Callable[[Any], Callable[[], float]]) -> tu
     """The measuring function for a built model, or None and the reason it is missing."""
     model, note = built
     return (call(model), "") if model is not None else (None, note)
+
+
+def close(*built: Built) -> None:
+    """Release the sync connection pools of built models (a model's own, or its client's)."""
+    for model, _ in built:
+        for target in (model, getattr(model, "_client", None)):
+            closer = getattr(target, "close", None)
+            if callable(closer) and not inspect.iscoroutinefunction(closer):
+                closer()
+                break
+
+
+async def aclose_peers(*built: Built) -> None:
+    """Close the peers' async OpenAI clients on the running loop (they outlive it otherwise)."""
+    for model, _ in built:
+        for name in ("root_async_client", "_aclient"):
+            client = getattr(model, name, None)
+            if client is not None and hasattr(client, "close"):
+                await client.close()

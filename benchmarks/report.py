@@ -14,7 +14,7 @@ HEADERS = ("figure", "candidate", "value", "ratio", "target", "met?")
 def _value(row: Row) -> str:
     if row.value is None:
         return "-"
-    if row.unit == "chunks/s":
+    if row.unit.startswith("chunks"):
         return f"{row.value:,.0f} {row.unit}"
     return f"{row.value:.3g} {row.unit}" if row.value < 100 else f"{row.value:.0f} {row.unit}"
 
@@ -26,9 +26,8 @@ def _ratio(row: Row) -> str:
 
 
 def _met(row: Row) -> str:
-    if row.note and row.ratio is None and row.value is None:
-        return row.note
-    return {True: "yes", False: "NO", None: ""}[row.met]
+    met = {True: "yes", False: "NO", None: ""}[row.met]
+    return f"{met} ({row.note})" if met and row.note else met or row.note
 
 
 def cells(row: Row) -> tuple[str, ...]:
