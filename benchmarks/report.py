@@ -71,21 +71,23 @@ def write_chart(rows: list[Row], path: Path, title: str) -> None:
     panels = [(f, [r for r in rows if r.figure == f and r.ratio is not None]) for f in figures]
     panels = [(f, rs) for f, rs in panels if rs]
     heights = [max(1.2, 0.32 * len(rs) + 0.6) for _, rs in panels]
-    fig, axes = plt.subplots(len(panels), 1, figsize=(11, sum(heights) + 0.8),
+    fig, axes = plt.subplots(len(panels), 1, figsize=(13, sum(heights) + 0.8),
                              gridspec_kw={"height_ratios": heights}, squeeze=False)
     colors = {True: "#2e7d32", False: "#c62828", None: "#9e9e9e"}
     for ax, (name, panel) in zip(axes[:, 0], panels, strict=True):
-        labels = [f"{r.candidate}  (vs {r.versus})" if r.versus else r.candidate for r in panel]
         ratios = [r.ratio or 0.0 for r in panel]
         ax.barh(range(len(panel)), ratios, color=[colors[r.met] for r in panel])
-        ax.set_yticks(range(len(panel)), labels, fontsize=7)
+        ax.set_yticks(range(len(panel)), [r.candidate for r in panel], fontsize=7)
         ax.invert_yaxis()
         ax.axvline(1.0, color="black", linewidth=0.6)
+        wide = max(ratios) / max(min(ratios), 1e-9) > 30
+        if wide:
+            ax.set_xscale("log")
         for y, r in enumerate(panel):
-            text = f"{r.ratio:.2f}x" + (f"  (target {r.target})" if r.target else "")
-            ax.text(r.ratio or 0.0, y, " " + text, va="center", fontsize=7)
-        ax.set_title(name, fontsize=9, loc="left")
-        ax.set_xlim(0, max(ratios) * 1.45 + 0.1)
+            text = f" {r.ratio:.2f}x vs {r.versus}" + (f"  [{r.target}]" if r.target else "")
+            ax.text(r.ratio or 0.0, y, text, va="center", fontsize=6.5)
+        ax.set_title(name + ("  (log scale)" if wide else ""), fontsize=9, loc="left")
+        ax.set_xlim(min(ratios) * 0.5 if wide else 0, max(ratios) * (8 if wide else 2.2))
         ax.tick_params(axis="x", labelsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
