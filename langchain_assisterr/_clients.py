@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from assisterr_core import ClientSettings
 
 if TYPE_CHECKING:
@@ -18,12 +20,14 @@ if TYPE_CHECKING:
 
 def resolve_settings(
     *,
-    api_key: str | None,
+    api_key: str | SecretStr | None,
     base_url: str | None,
     timeout: float | tuple[float, float] | None,
     max_retries: int | None,
 ) -> ClientSettings:
     """Connection settings, with the environment and the core's defaults filling gaps."""
+    if isinstance(api_key, SecretStr):
+        api_key = api_key.get_secret_value()
     return ClientSettings.resolve(
         api_key=api_key, base_url=base_url, timeout=timeout, max_retries=max_retries
     )
@@ -48,7 +52,7 @@ def async_client(settings: ClientSettings) -> AsyncAssisterrClient:
 def connect(
     *,
     client: AssisterrClient | None = None,
-    api_key: str | None = None,
+    api_key: str | SecretStr | None = None,
     base_url: str | None = None,
     timeout: float | tuple[float, float] | None = None,
     max_retries: int | None = None,

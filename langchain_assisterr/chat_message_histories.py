@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 
 from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
+from pydantic import SecretStr
 
 from assisterr_core.validation import check_identifier
 
@@ -62,7 +63,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         session_id: str | None = None,
         *,
         model: str | None = None,
-        api_key: str | None = None,
+        api_key: str | SecretStr | None = None,
         base_url: str | None = None,
         timeout: float | tuple[float, float] | None = None,
         max_retries: int | None = None,
@@ -92,7 +93,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         cls,
         handle_name: str,
         *,
-        api_key: str | None = None,
+        api_key: str | SecretStr | None = None,
         base_url: str | None = None,
         timeout: float | tuple[float, float] | None = None,
         max_retries: int | None = None,

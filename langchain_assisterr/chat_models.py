@@ -82,7 +82,7 @@ class ChatAssisterr(BaseChatModel):
         if not self.streaming:
             self.model_fields_set.discard("streaming")
         self._settings = _clients.resolve_settings(
-            api_key=self.api_key.get_secret_value() if self.api_key else None,
+            api_key=self.api_key,
             base_url=self.base_url,
             timeout=self.timeout,
             max_retries=self.max_retries,

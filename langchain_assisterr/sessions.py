@@ -6,6 +6,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from assisterr_core import SessionInfo
 
 from . import _clients
@@ -26,7 +28,7 @@ def list_sessions(
     handle_name: str,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | None = None,
+    api_key: str | SecretStr | None = None,
     base_url: str | None = None,
 ) -> list[SessionInfo]:
     """The sessions of ``handle_name`` that the API key can see."""
@@ -38,7 +40,7 @@ async def alist_sessions(
     handle_name: str,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | None = None,
+    api_key: str | SecretStr | None = None,
     base_url: str | None = None,
 ) -> list[SessionInfo]:
     """Async :func:`list_sessions`."""
@@ -70,7 +72,7 @@ def delete_sessions_older_than(
     age: timedelta | datetime,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | None = None,
+    api_key: str | SecretStr | None = None,
     base_url: str | None = None,
 ) -> list[str]:
     """Delete the sessions of ``handle_name`` idle since before ``age``; return their ids."""
@@ -86,7 +88,7 @@ async def adelete_sessions_older_than(
     age: timedelta | datetime,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | None = None,
+    api_key: str | SecretStr | None = None,
     base_url: str | None = None,
 ) -> list[str]:
     """Async :func:`delete_sessions_older_than` (one deletion after another)."""

@@ -11,6 +11,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import ConfigurableField
 from langchain_core.runnables.history import RunnableWithMessageHistory
+from pydantic import SecretStr
 
 from assisterr_core import InvalidRequestError, NotFoundError
 from assisterr_core.emulator import EmulatorServer
@@ -59,7 +60,9 @@ def test_round_trip_oldest_first_whatever_the_server_order(
 def test_without_session_id_a_session_is_created(
     conn: dict[str, Any], assisterr_emulator: EmulatorServer
 ) -> None:
-    history = AssisterrChatMessageHistory(model=HANDLE, **conn)
+    history = AssisterrChatMessageHistory(
+        model=HANDLE, api_key=SecretStr(conn["api_key"]), base_url=conn["base_url"]
+    )
     assert [s.id for s in list_sessions(HANDLE, **conn)] == [history.session_id]
     assert history.messages == []
     assert repr(history) == (
