@@ -63,6 +63,8 @@ class Assisterr(LLM):
     Stateless by default: chat calls render the whole conversation into one query. With
     ``session_id`` (a field, or a per-call keyword) the server keeps the conversation and
     only the newest user message is sent. A ``stop`` keyword cuts replies client-side.
+    Connection settings (key, URL, timeout, retries) are fixed when the instance is built;
+    clients may be injected with ``client=`` and ``async_client=``.
 
     Example:
         ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
