@@ -25,7 +25,14 @@ from .errors import (
     UnsupportedContentError,
 )
 from .models import ChatReply, HistoryMessage, SessionInfo
-from .prompt import ChatTurn, Llama3Template, QueryTemplate, render_query, transcript_template
+from .prompt import (
+    ChatTurn,
+    Llama3Template,
+    QueryTemplate,
+    latest_user_text,
+    render_query,
+    transcript_template,
+)
 from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout
 from .stream_decoder import StreamDecoder
 
@@ -61,6 +68,7 @@ __all__ = [
     "StreamInterruptedError",
     "Timeout",
     "UnsupportedContentError",
+    "latest_user_text",
     "render_query",
     "transcript_template",
 ]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Mapping
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ._constants import API_KEY_HEADER, USER_AGENT
 from .errors import (
@@ -42,6 +43,7 @@ class BaseClient:
         )
         self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
         self._origin = origin_of(self.settings.base_url)
+        self._proxies = urllib.request.getproxies()
 
     @property
     def base_url(self) -> str:
@@ -76,6 +78,14 @@ class BaseClient:
                 )
             headers[API_KEY_HEADER] = key
         return headers
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any."""
+        parts = urlsplit(url)
+        proxy = self._proxies.get(parts.scheme)
+        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
+            return None
+        return proxy
 
     def _redirect_url(self, url: str, status: int, headers: Mapping[str, str]) -> str | None:
         """Where a 307/308 points. Other redirects are errors: a POST must not turn into a GET."""

@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import threading
 import weakref
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TypeVar
 
@@ -81,7 +81,7 @@ class AsyncAssisterrClient(BaseClient):
 
     def stream(
         self, handle: str, query: str, *, session_id: str | None = None
-    ) -> AsyncIterator[str]:
+    ) -> AsyncGenerator[str, None]:
         """Ask and iterate (``async for``) over the reply's text deltas as they arrive.
 
         The input is checked now; the request is sent when iteration starts.
@@ -167,6 +167,7 @@ class AsyncAssisterrClient(BaseClient):
                     data=spec.encoded_body(),
                     headers=self._headers(spec, url),
                     allow_redirects=False,
+                    proxy=self._proxy_for(url),
                 )
                 target = self._redirect_url(url, response.status, response.headers)
                 if target is not None:
@@ -201,9 +202,11 @@ class AsyncAssisterrClient(BaseClient):
             total=None, sock_connect=self.timeout.connect, sock_read=self.timeout.read
         )
         connector = aiohttp.TCPConnector(limit=self.settings.max_connections)
+        # trust_env=False: aiohttp would read .netrc on a worker thread for every request;
+        # proxies from the environment are resolved once, in the base class, instead.
         return aiohttp.ClientSession(
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
-            trust_env=True,
+            trust_env=False,
         )
 
 

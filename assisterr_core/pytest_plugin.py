@@ -19,6 +19,16 @@ if TYPE_CHECKING:
     from .emulator import EmulatorServer
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Import the clients and the server up front, outside any test.
+
+    pytest rewrites this package's modules as a plugin's; doing that lazily, deep inside
+    an instrumented async call, can trip a CPython 3.11 parser error ("AST constructor
+    recursion depth mismatch").
+    """
+    from . import async_client, emulator, sync_client  # noqa: F401
+
+
 @pytest.fixture(scope="session")
 def assisterr_server() -> Iterator[EmulatorServer]:
     from .emulator import EmulatorServer

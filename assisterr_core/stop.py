@@ -7,7 +7,7 @@ delta settles it, so a stop sequence split across two chunks is still caught.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 
 
 class StopSequenceCutter:
@@ -47,18 +47,44 @@ def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
     return (text, False) if cut is None else (text[:cut], True)
 
 
-def cut_stream(deltas: Iterable[str], stop: Sequence[str] | None) -> Iterable[str]:
-    """Apply a :class:`StopSequenceCutter` to an iterable of deltas (sync streams)."""
+def cut_stream(deltas: Iterable[str], stop: Sequence[str] | None) -> Iterator[str]:
+    """Apply a :class:`StopSequenceCutter` to deltas; the source is closed at the stop."""
     cutter = StopSequenceCutter(stop)
-    for delta in deltas:
-        out = cutter.feed(delta)
-        if out:
-            yield out
-        if cutter.stopped:
-            return
-    tail = cutter.flush()
-    if tail:
-        yield tail
+    try:
+        for delta in deltas:
+            out = cutter.feed(delta)
+            if out:
+                yield out
+            if cutter.stopped:
+                return
+        tail = cutter.flush()
+        if tail:
+            yield tail
+    finally:
+        close = getattr(deltas, "close", None)
+        if close is not None:
+            close()  # stop reading (and release the connection) once the reply is cut
+
+
+async def acut_stream(
+    deltas: AsyncIterator[str], stop: Sequence[str] | None
+) -> AsyncGenerator[str, None]:
+    """:func:`cut_stream` for async streams; the source is closed at the stop."""
+    cutter = StopSequenceCutter(stop)
+    try:
+        async for delta in deltas:
+            out = cutter.feed(delta)
+            if out:
+                yield out
+            if cutter.stopped:
+                return
+        tail = cutter.flush()
+        if tail:
+            yield tail
+    finally:
+        aclose = getattr(deltas, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 def _first_stop(text: str, stop: Sequence[str]) -> int | None:

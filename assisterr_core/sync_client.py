@@ -5,7 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from http.cookiejar import DefaultCookiePolicy
 from types import TracebackType
 from typing import TypeVar
@@ -74,7 +74,9 @@ class AssisterrClient(BaseClient):
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
         return self._call(chat_call(handle, query, session_id))
 
-    def stream(self, handle: str, query: str, *, session_id: str | None = None) -> Iterator[str]:
+    def stream(
+        self, handle: str, query: str, *, session_id: str | None = None
+    ) -> Generator[str, None, None]:
         """Ask and iterate over the reply's text deltas as they arrive.
 
         The input is checked now; the request is sent when iteration starts.
@@ -118,7 +120,7 @@ class AssisterrClient(BaseClient):
         assert isinstance(body, bytes)
         return call.parse(decode_json_body(body, call.spec))
 
-    def _iter_stream(self, spec: RequestSpec) -> Iterator[str]:
+    def _iter_stream(self, spec: RequestSpec) -> Generator[str, None, None]:
         response = self._send(spec)
         assert isinstance(response, requests.Response)
         decoder = StreamDecoder()

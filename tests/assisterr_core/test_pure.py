@@ -243,3 +243,35 @@ class TestSettings:
             Timeout.coerce(-1)
         with pytest.raises(InvalidRequestError):
             ClientSettings.resolve(api_key="k", max_retries=-1)
+
+
+class TestStopStreams:
+    def test_sync_source_is_closed_at_the_stop(self) -> None:
+        closed: list[bool] = []
+
+        def source():  # type: ignore[no-untyped-def]
+            try:
+                yield from ["Hello wo", "rld. ST", "OP here", "never read"]
+            finally:
+                closed.append(True)
+
+        from assisterr_core.stop import cut_stream
+
+        assert list(cut_stream(source(), ["STOP"])) == ["Hello wo", "rld. "]
+        assert closed == [True]
+
+    async def test_async_source_is_closed_at_the_stop(self) -> None:
+        from assisterr_core.stop import acut_stream
+
+        closed: list[bool] = []
+
+        async def source():  # type: ignore[no-untyped-def]
+            try:
+                for delta in ["a S", "T", "OP b", "c"]:
+                    yield delta
+            finally:
+                closed.append(True)
+
+        assert [d async for d in acut_stream(source(), ["STOP"])] == ["a "]
+        assert closed == [True]
+        assert [d async for d in acut_stream(source(), None)] == ["a S", "T", "OP b", "c"]
