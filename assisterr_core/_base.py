@@ -44,6 +44,10 @@ class BaseClient:
         self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
         self._origin = origin_of(self.settings.base_url)
         self._proxies = urllib.request.getproxies()
+        self._setup()
+
+    def _setup(self) -> None:
+        """Transport state of a subclass (called at the end of ``__init__``)."""
 
     @property
     def base_url(self) -> str:

@@ -42,7 +42,6 @@ from .protocol import (
     history_call,
     list_sessions_call,
 )
-from .settings import ClientSettings, Secret, Timeout
 from .stream_decoder import StreamDecoder
 from .sync_client import MAX_BODY_BYTES
 
@@ -52,24 +51,7 @@ T = TypeVar("T")
 class AsyncAssisterrClient(BaseClient):
     """Non-blocking client for the Assisterr SLM API; usable from any number of event loops."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | Secret | None = None,
-        base_url: str | None = None,
-        timeout: Timeout | float | tuple[float, float] | None = None,
-        max_retries: int | None = None,
-        max_connections: int | None = None,
-        settings: ClientSettings | None = None,
-    ) -> None:
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            settings=settings,
-        )
+    def _setup(self) -> None:
         self._lock = threading.Lock()
         self._sessions: weakref.WeakKeyDictionary[
             asyncio.AbstractEventLoop, _LoopSession
