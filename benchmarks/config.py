@@ -18,9 +18,9 @@ class Counts:
     fanout_concurrency: int = 50
     fanout_latency: float = 0.05
     ttft_chunk_delay: float = 0.05
-    stream_rounds: int = 5
+    stream_rounds: int = 4
     stream_chunks: int = 20_000
-    import_rounds: int = 7
+    import_rounds: int = 5
 
 
 FULL = Counts()

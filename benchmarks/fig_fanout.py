@@ -106,7 +106,7 @@ def run(counts: Counts) -> list[Row]:
         ]
         for name, (made, call) in built.items():
             candidates.append(Candidate(name, *models.candidate_of(made, call)))
-        samples = interleave(candidates, counts.fanout_rounds, warmup=1)
+        samples = interleave(candidates, counts.fanout_rounds, warmup=1, collect=True)
         loop.run_until_complete(raw.close())
         if acore[0] is not None:
             loop.run_until_complete(acore[0].close())
@@ -126,6 +126,9 @@ def run(counts: Counts) -> list[Row]:
         row(RAW_STUB, versus=IDEAL),
         row(LC_PEER, versus=IDEAL),
         row(LI_PEER, versus=IDEAL),
+        row(CORE, versus=RAW, label=f"{CORE} / raw"),
+        row(LC, versus=RAW, label=f"{LC} / raw"),
+        row(LI, versus=RAW, label=f"{LI} / raw"),
         row(LC, versus=LC_PEER, limit=1.0, label=f"{LC} / {LC_PEER}"),
         row(LI, versus=LI_PEER, limit=1.0, label=f"{LI} / {LI_PEER}"),
     ]

@@ -105,7 +105,7 @@ def run(counts: Counts) -> list[Row]:
             Candidate(name, cpu_timed(fn, walls[name]) if fn else None, notes.get(name, ""))
             for name, fn in readers.items()
         ]
-        speed = interleave(candidates, counts.stream_rounds, warmup=1)
+        speed = interleave(candidates, counts.stream_rounds, warmup=1, collect=True)
         memory = Samples()
         for name, fn in readers.items():
             if fn is not None and name in speed.values:

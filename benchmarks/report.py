@@ -22,7 +22,8 @@ def _value(row: Row) -> str:
 def _ratio(row: Row) -> str:
     if row.ratio is None:
         return "-"
-    return f"{row.ratio:.2f}x" + (f" vs {row.versus}" if row.versus else "")
+    digits = 3 if row.target else 2  # enough to see which side of the target it falls
+    return f"{row.ratio:.{digits}f}x" + (f" vs {row.versus}" if row.versus else "")
 
 
 def _met(row: Row) -> str:
