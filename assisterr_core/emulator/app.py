@@ -10,6 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
+from ..validation import MAX_QUERY_CHARS
 from .config import EmulatorConfig, Fault, ReceivedRequest
 from .responders import ResponderRequest, split_words
 from .state import EmulatorState, Session, owner_of, session_json, turn_json
@@ -21,11 +22,13 @@ BODY_KEY: Any = _request_key("parsed_body", object) if _request_key else "parsed
 FAULT_KEY: Any = _request_key("fault", object) if _request_key else "fault"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 PREFIX = "/api/v1/slm/{handle}"
+# Take any query the clients let through: the longest, JSON-escaped at 6 bytes a character.
+MAX_BODY_BYTES = MAX_QUERY_CHARS * 6 + 1024
 
 
 def build_app(state: EmulatorState | None = None) -> web.Application:
     """The application; pass a state to share it with the code that controls the server."""
-    app = web.Application(middlewares=[_faults_and_log])
+    app = web.Application(middlewares=[_faults_and_log], client_max_size=MAX_BODY_BYTES)
     app[STATE_KEY] = state or EmulatorState(EmulatorConfig())
     routes: list[tuple[str, str, Handler]] = [
         ("POST", "/chat", _chat),
