@@ -10,6 +10,7 @@ current loop's session at once.
 from __future__ import annotations
 
 import asyncio
+import io
 import itertools
 import threading
 import weakref
@@ -46,6 +47,7 @@ from .stream_decoder import StreamDecoder
 from .sync_client import MAX_BODY_BYTES
 
 T = TypeVar("T")
+LARGE_BODY_BYTES = 1024 * 1024  # aiohttp warns (ResourceWarning) above this for raw bytes
 
 
 class AsyncAssisterrClient(BaseClient):
@@ -146,7 +148,7 @@ class AsyncAssisterrClient(BaseClient):
                 response = await session.request(
                     spec.method,
                     url,
-                    data=spec.encoded_body(),
+                    data=_payload(spec.encoded_body()),
                     headers=self._headers(spec, url),
                     allow_redirects=False,
                     proxy=self._proxy_for(url),
@@ -216,6 +218,14 @@ class _LoopSession:
             await self._watcher.aclose()
         else:
             await self.session.close()
+
+
+def _payload(body: bytes | None) -> bytes | io.BytesIO | None:
+    """The body as aiohttp should take it: a big one (a 1 MB query) as a file-like object,
+    which aiohttp writes in pieces instead of warning that raw bytes may block the loop."""
+    if body is not None and len(body) > LARGE_BODY_BYTES:
+        return io.BytesIO(body)
+    return body
 
 
 async def _read_body(response: aiohttp.ClientResponse) -> bytes:
