@@ -1,0 +1,254 @@
+"""The API key never shows: not in dumps, reprs, errors, logs or traces; never leaves its origin.
+
+A distinctive key is used for real (the server checks it), then searched for everywhere a
+user, a log shipper or a tracing backend could see it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+import warnings
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from aiohttp import web
+from langchain_core.callbacks import BaseCallbackHandler
+from langchain_core.load import dumpd, dumps
+from llama_index.core.base.llms.types import ChatMessage
+
+from assisterr_core import (
+    AssisterrClient,
+    AsyncAssisterrClient,
+    AuthenticationError,
+    ClientSettings,
+    InsecureTransportWarning,
+)
+from assisterr_core.emulator import EmulatorServer
+from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+from llama_index_assisterr import Assisterr
+
+from ._adapters import HANDLE, KINDS, build
+
+KEY = "sk-assisterr-7f3a9c1e-DO-NOT-LEAK"
+
+
+@pytest.fixture
+def server(assisterr_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> EmulatorServer:
+    """The local server, requiring exactly ``KEY`` (restored after the test)."""
+    monkeypatch.setattr(assisterr_emulator.config, "api_key", KEY)
+    return assisterr_emulator
+
+
+def assert_hidden(*shown: object) -> None:
+    for item in shown:
+        assert KEY not in str(item), str(item)[:500]
+        assert KEY not in repr(item), repr(item)[:500]
+
+
+class Recorder(BaseCallbackHandler):
+    """Keeps everything LangChain hands to a tracer."""
+
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    def on_chat_model_start(self, serialized: Any, messages: Any, **kwargs: Any) -> None:
+        self.seen += [serialized, messages, kwargs]
+
+    def on_llm_end(self, response: Any, **kwargs: Any) -> None:
+        self.seen += [response, kwargs]
+
+    def on_llm_error(self, error: BaseException, **kwargs: Any) -> None:
+        self.seen += [error, kwargs]
+
+
+def test_chat_model_dumps_and_traces(server: EmulatorServer) -> None:
+    model = ChatAssisterr(model=HANDLE, api_key=KEY, base_url=server.base_url)
+    recorder = Recorder()
+    model.invoke("hi", config={"callbacks": [recorder]})
+    list(model.stream("hi", config={"callbacks": [recorder]}))
+
+    async def events() -> list[Any]:
+        return [event async for event in model.astream_events("hi", version="v2")]
+
+    streamed = asyncio.run(events())
+    assert streamed and server.chat_requests()[-1].api_key == KEY  # the key is used...
+    assert_hidden(  # ...and never shown
+        model, model.model_dump(), model.model_dump_json(), dumpd(model), dumps(model),
+        dumps(model, pretty=True), model._get_ls_params(), model._identifying_params,
+        model._get_invocation_params(), model._client, model._async_client,
+        model._client.settings, *recorder.seen, *streamed,
+    )
+    assert recorder.seen and "invocation_params" in recorder.seen[2]
+
+
+def test_llamaindex_llm_dumps(server: EmulatorServer) -> None:
+    llm = Assisterr(model=HANDLE, api_key=KEY, base_url=server.base_url)
+    llm.complete("hi")
+    llm.chat([ChatMessage(content="hi")])
+    assert server.chat_requests()[-1].api_key == KEY
+    assert_hidden(
+        llm, llm.to_dict(), llm.to_json(), llm.to_payload(), llm.model_dump(),
+        llm.model_dump_json(), llm.metadata, llm.client, llm.async_client,
+    )
+    llm.close()
+
+
+def test_history_and_core_objects(server: EmulatorServer) -> None:
+    history = AssisterrChatMessageHistory(HANDLE, api_key=KEY, base_url=server.base_url)
+    client = AssisterrClient(api_key=KEY, base_url=server.base_url)
+    settings = ClientSettings.resolve(api_key=KEY, base_url=server.base_url)
+    assert_hidden(history, vars(history), client, settings, settings.api_key,
+                  f"{settings.api_key}", AsyncAssisterrClient(settings=settings))
+    client.close()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_errors_never_carry_the_key(kind: str, server: EmulatorServer) -> None:
+    wrong = build(kind, server, api_key=KEY + "-revoked")
+    with pytest.raises(AuthenticationError) as caught:
+        wrong.ask("hi")
+    _, stream_error = wrong.stream("hi")
+    wrong.close()
+    assert isinstance(stream_error, AuthenticationError)
+    for error in (caught.value, stream_error):
+        assert_hidden(error, error.args, error.body, error.detail, error.headers, vars(error))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_debug_logs_never_carry_the_key(
+    kind: str, server: EmulatorServer, caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    caplog.set_level(logging.DEBUG)  # root: every logger (urllib3, aiohttp, asyncio, ...)
+    for name in ("urllib3", "requests", "aiohttp", "aiohttp.client", "httpx", "langchain",
+                 "llama_index", "assisterr_core"):
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    adapter = build(kind, server, api_key=KEY, max_retries=1)
+    server.inject(status=503, retry_after="0")
+    adapter.ask("hi")
+    adapter.stream("hi")
+    adapter.close()
+    assert server.chat_requests()[-1].api_key == KEY
+    if not adapter.is_async:
+        assert any(r.name.startswith("urllib3") for r in caplog.records)  # logging did run
+    for record in caplog.records:
+        assert_hidden(record.getMessage(), record.args, record.__dict__)
+    out, err = capfd.readouterr()
+    assert_hidden(out, err)
+
+
+# -- redirects ----------------------------------------------------------------------------
+
+
+class Loopback:
+    """A purpose-built loopback server on its own port: ``handler`` answers every request."""
+
+    def __init__(self, handler: Any) -> None:
+        self.app = web.Application()
+        self.app.router.add_route("*", "/{tail:.*}", handler)
+        self.loop = asyncio.new_event_loop()
+        self.runner = web.AppRunner(self.app, access_log=None)
+        self.port = 0
+
+    def __enter__(self) -> Loopback:
+        ready = threading.Event()
+
+        async def start() -> None:
+            await self.runner.setup()
+            sock = socket.socket()
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+            await web.SockSite(self.runner, sock).start()
+
+        def run() -> None:
+            self.loop.run_until_complete(start())
+            ready.set()
+            self.loop.run_forever()
+            self.loop.run_until_complete(self.runner.cleanup())
+            self.loop.close()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+@pytest.fixture
+def redirecting() -> Iterator[tuple[str, list[dict[str, str]]]]:
+    """A base URL that 307-redirects every request to another origin, and what it received."""
+    received: list[dict[str, str]] = []
+
+    async def elsewhere(request: web.Request) -> web.Response:
+        received.append(dict(request.headers))
+        return web.json_response({"detail": "you reached the other origin"}, status=401)
+
+    with Loopback(elsewhere) as other:
+        async def redirect(request: web.Request) -> web.Response:
+            raise web.HTTPTemporaryRedirect(f"http://localhost:{other.port}{request.path}")
+
+        with Loopback(redirect) as first:
+            yield f"http://127.0.0.1:{first.port}", received
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("streaming", [False, True], ids=["call", "stream"])
+def test_redirect_to_another_origin_never_gets_the_key(
+    kind: str, streaming: bool, redirecting: tuple[str, list[dict[str, str]]],
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    base_url, received = redirecting
+    adapter = build(kind, assisterr_emulator, api_key=KEY, base_url=base_url)
+    if streaming:
+        _, error = adapter.stream("hi")
+    else:
+        with pytest.raises(AuthenticationError) as caught:
+            adapter.ask("hi")
+        error = caught.value
+    adapter.close()
+    assert isinstance(error, AuthenticationError)  # the other origin answered, keyless
+    assert len(received) == 1
+    assert_hidden(received)
+    assert not any(name.lower() == "x-api-key" for name in received[0])
+
+
+# -- plain http to a remote host ----------------------------------------------------------
+
+INSECURE = ["http://api.assisterr.ai", "http://10.0.0.7:8000", "http://[2001:db8::1]"]
+SECURE = ["https://api.assisterr.ai", "http://127.0.0.1:8000", "http://localhost:1",
+          "http://[::1]:8000"]
+
+
+def _build_everything(base_url: str) -> None:
+    ChatAssisterr(model=HANDLE, api_key=KEY, base_url=base_url)
+    Assisterr(model=HANDLE, api_key=KEY, base_url=base_url)
+    AssisterrClient(api_key=KEY, base_url=base_url).close()
+    AsyncAssisterrClient(api_key=KEY, base_url=base_url)
+
+
+@pytest.mark.parametrize("base_url", INSECURE)
+def test_plain_http_to_a_remote_host_warns(base_url: str) -> None:
+    for build_one in (
+        lambda: ChatAssisterr(model=HANDLE, api_key=KEY, base_url=base_url),
+        lambda: Assisterr(model=HANDLE, api_key=KEY, base_url=base_url),
+        lambda: AssisterrChatMessageHistory(HANDLE, "sid", api_key=KEY, base_url=base_url),
+        lambda: AssisterrClient(api_key=KEY, base_url=base_url).close(),
+        lambda: AsyncAssisterrClient(api_key=KEY, base_url=base_url),
+    ):
+        with pytest.warns(InsecureTransportWarning) as caught:
+            build_one()
+        assert_hidden(*(w.message for w in caught))
+
+
+@pytest.mark.parametrize("base_url", SECURE)
+def test_https_and_loopback_do_not_warn(base_url: str) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _build_everything(base_url)
