@@ -89,9 +89,12 @@ class ToolReply:
 def tool_instructions(
     tools: Sequence[ToolSpec], tool_choice: str | None = None, template: str = TOOL_PROTOCOL
 ) -> str:
-    """The protocol text for ``tools``; ``tool_choice`` is auto, any/required or a tool name."""
+    """The protocol text for ``tools``; ``tool_choice`` is auto, any/required or a tool name.
+
+    Each tool is one item of the listing: its description is put on one line.
+    """
     listing = "\n".join(
-        f"- {tool.name}: {tool.description or '(no description)'}\n"
+        f"- {tool.name}: {' '.join(tool.description.split()) or '(no description)'}\n"
         f"  arguments (JSON schema): {json.dumps(dict(tool.parameters), sort_keys=True)}"
         for tool in tools
     )

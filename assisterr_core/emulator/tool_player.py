@@ -66,13 +66,16 @@ def _last_user_message_and_results(query: str) -> tuple[str, list[str]]:
     """The user's newest message, and the tool results that came after it."""
     lines = query.splitlines()
     user_at = max((i for i, line in enumerate(lines) if line.startswith("User: ")), default=-1)
-    if user_at < 0:  # a lone message after the instructions, no transcript
+    if user_at < 0:  # no transcript: a lone message (or tool results) after the instructions
         tail = query.split(_PROTOCOL_END, 1)[1].split("\n", 1)
-        return (tail[1].strip() if len(tail) > 1 else ""), []
-    message = lines[user_at].removeprefix("User: ")
-    results = [line.split(": ", 1)[1] for line in lines[user_at + 1 :]
-               if line.startswith("Tool result") and ": " in line]
-    return message, results
+        rest = tail[1] if len(tail) > 1 else ""
+        return rest.strip(), _results(rest.splitlines())
+    return lines[user_at].removeprefix("User: "), _results(lines[user_at + 1 :])
+
+
+def _results(lines: list[str]) -> list[str]:
+    return [line.split(": ", 1)[1] for line in lines
+            if line.startswith("Tool result") and ": " in line]
 
 
 def _choose(

@@ -100,6 +100,14 @@ def test_instructions_name_the_choice() -> None:
     assert json.loads(json_instructions({"type": "object"}).splitlines()[1]) == {"type": "object"}
 
 
+def test_multi_line_descriptions_stay_one_listing_item() -> None:
+    tool = ToolSpec("greet", "Greet someone.\n\n    Args:\n        name: who", ADD.parameters)
+    text = tool_instructions([tool])
+    assert "- greet: Greet someone. Args: name: who\n  arguments (JSON schema):" in text
+    reply = play(text + "\n\nPlease greet 1 2", "h")
+    assert parse_tool_reply(reply or "", [tool]).calls[0].name == "greet"
+
+
 def test_earlier_calls_round_trip_through_the_protocol() -> None:
     text = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}, "id": "x"}])
     assert [c.arguments for c in parse_tool_reply(text, TOOLS).calls] == [{"a": 1, "b": 2}]
@@ -121,6 +129,11 @@ class TestToolPlayer:
         call = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}}])
         reply = self.ask(("user", "add 1 and 2"), ("assistant", call),
                          ChatTurn("tool", "3", name="add"))
+        assert reply == "Hello from h! The tool returned: 3"
+
+    def test_answers_tool_results_sent_without_the_question(self) -> None:
+        # a server-side session holds the question: only the results follow the protocol
+        reply = self.ask(ChatTurn("tool", "3", name="add"))
         assert reply == "Hello from h! The tool returned: 3"
 
     def test_tool_choice(self) -> None:
