@@ -1,13 +1,14 @@
 """LangChain messages to the core's role-and-text turns, and recorded turns back to messages.
 
-The Assisterr API takes text only: anything else (images, audio, files, tool calls) is
-refused with :class:`~assisterr_core.UnsupportedContentError` rather than dropped.
-Each message type has its own small converter, so tool messages and tool calls can get a
-rendering of their own when tool calling is added.
+The Assisterr API takes text only: images, audio and files are refused with
+:class:`~assisterr_core.UnsupportedContentError` rather than dropped. Earlier tool calls
+are written back in the tool protocol's JSON and tool results become "tool" turns, so the
+next query shows the model what it asked for and what came back.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,8 +23,12 @@ from langchain_core.messages import (
 )
 
 from assisterr_core import ChatTurn, HistoryMessage, UnsupportedContentError
+from assisterr_core.tools import render_tool_calls
 
 _TEXT_BLOCK_TYPES = ("text", "text-plain")
+# Blocks that repeat an AI message's tool calls (which are rendered from ``tool_calls``).
+_TOOL_CALL_BLOCK_TYPES = ("tool_call", "tool_call_chunk", "invalid_tool_call", "tool_use",
+                          "function_call")
 
 
 def to_chat_turns(messages: Sequence[BaseMessage]) -> list[ChatTurn]:
@@ -46,12 +51,15 @@ def message_text(message: BaseMessage, index: int = 0) -> str:
     content = message.content
     if isinstance(content, str):
         return content
+    skipped = _TOOL_CALL_BLOCK_TYPES if isinstance(message, AIMessage) else ()
     parts: list[str] = []
     for block in content:
         if isinstance(block, str):
             parts.append(block)
         elif isinstance(block, dict) and block.get("type") in _TEXT_BLOCK_TYPES:
             parts.append(str(block.get("text", "")))
+        elif isinstance(block, dict) and block.get("type") in skipped:
+            continue
         else:
             raise UnsupportedContentError(
                 f"messages[{index}]",
@@ -78,16 +86,26 @@ def _human(message: BaseMessage, index: int) -> ChatTurn:
 
 
 def _ai(message: BaseMessage, index: int) -> ChatTurn:
+    """The reply's text, then its tool calls as the protocol's JSON."""
+    text = message_text(message, index)
     if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
-        raise UnsupportedContentError(
-            f"messages[{index}]", "tool calls are not supported by ChatAssisterr"
-        )
-    return ChatTurn("assistant", message_text(message, index), message.name)
+        calls = [{"name": call["name"], "args": call["args"]} for call in message.tool_calls]
+        calls += [{"name": call["name"] or "", "args": _loads_or_text(call["args"])}
+                  for call in message.invalid_tool_calls]
+        text = "\n".join(part for part in (text.strip(), render_tool_calls(calls)) if part)
+    return ChatTurn("assistant", text, message.name)
 
 
 def _tool(message: BaseMessage, index: int) -> ChatTurn:
     name = message.name or getattr(message, "tool_call_id", None)
     return ChatTurn("tool", message_text(message, index), name)
+
+
+def _loads_or_text(arguments: str | None) -> Any:
+    try:
+        return json.loads(arguments or "{}")
+    except ValueError:
+        return arguments
 
 
 def _chat(message: BaseMessage, index: int) -> ChatTurn:

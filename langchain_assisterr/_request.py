@@ -13,11 +13,13 @@ from typing import Any
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from assisterr_core import ChatReply, QueryTemplate, render_query
+from assisterr_core import ChatReply, ChatTurn, QueryTemplate, render_query
 from assisterr_core.prompt import latest_user_text
 from assisterr_core.stop import StopSequenceCutter, cut_at_stop
+from assisterr_core.tools import ToolSpec
 
 from ._messages import to_chat_turns
+from ._tools import Protocol, tool_chunk, tool_message
 
 PROVIDER = "assisterr"
 
@@ -32,12 +34,14 @@ def merge_stop(*stops: Sequence[str] | None) -> list[str]:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One chat call: the SLM, the query, the session (if any) and the stop sequences."""
+    """One chat call: the SLM, the query, the session (if any), the stop sequences and
+    the tools whose calls the reply may carry."""
 
     handle: str
     query: str
     session_id: str | None
     stop: tuple[str, ...] = ()
+    tools: tuple[ToolSpec, ...] | None = None
 
     @classmethod
     def build(
@@ -48,12 +52,25 @@ class ChatRequest:
         session_id: str | None,
         template: QueryTemplate | None,
         stop: Sequence[str] = (),
+        protocol: Protocol | None = None,
     ) -> ChatRequest:
-        """Stateless: the whole conversation in one query. Session: only the newest message."""
+        """Stateless: the whole conversation in one query. Session: only the newest message.
+
+        A protocol's instructions join the system text. In a session, where the server
+        holds the earlier turns, they go with the turns since the model's last reply (the
+        newest user message, or the tool results it asked for).
+        """
+        protocol = protocol or Protocol()
         turns = to_chat_turns(messages)
-        in_session = session_id is not None
-        query = latest_user_text(turns) if in_session else render_query(turns, template)
-        return cls(handle, query, session_id, tuple(stop))
+        instructions = protocol.instructions
+        if session_id is None:
+            query = render_query(_with_system(turns, instructions), template)
+        elif instructions is None:
+            query = latest_user_text(turns)
+        else:
+            query = render_query([ChatTurn("system", instructions), *_since_reply(turns)],
+                                 template)
+        return cls(handle, query, session_id, tuple(stop), protocol.tools)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         """``response_metadata`` of a finished reply."""
@@ -71,7 +88,9 @@ class ChatRequest:
         """A whole reply as a chat result, cut before the first stop sequence."""
         text, _ = cut_at_stop(reply.text, self.stop)
         message_at = reply.message_at.isoformat() if reply.message_at else None
-        message = AIMessage(content=text, response_metadata=self.metadata(message_at=message_at))
+        metadata = self.metadata(message_at=message_at)
+        message = (AIMessage(content=text, response_metadata=metadata) if self.tools is None
+                   else tool_message(text, self.tools, metadata))
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def chunks(self) -> StreamAssembler:
@@ -79,12 +98,31 @@ class ChatRequest:
         return StreamAssembler(self)
 
 
+def _with_system(turns: list[ChatTurn], text: str | None) -> list[ChatTurn]:
+    """``turns`` with ``text`` as a system turn after the leading system turns."""
+    if text is None:
+        return turns
+    at = next((i for i, turn in enumerate(turns) if turn.role != "system"), len(turns))
+    return [*turns[:at], ChatTurn("system", text), *turns[at:]]
+
+
+def _since_reply(turns: list[ChatTurn]) -> list[ChatTurn]:
+    """The non-system turns after the newest assistant turn: what a session has not seen."""
+    last = max((i for i, turn in enumerate(turns) if turn.role == "assistant"), default=-1)
+    return [turn for turn in turns[last + 1 :] if turn.role != "system"]
+
+
 @dataclass
 class StreamAssembler:
-    """Turns a stream's text deltas into chunks: stop sequences cut, metadata on the last."""
+    """Turns a stream's text deltas into chunks: stop sequences cut, metadata on the last.
+
+    With tools bound the text is held back and arrives in the last chunk, parsed: prose and
+    calls can only be told apart once the whole reply is there.
+    """
 
     request: ChatRequest
     _cutter: StopSequenceCutter = field(init=False)
+    _held: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._cutter = StopSequenceCutter(self.request.stop)
@@ -97,6 +135,9 @@ class StreamAssembler:
     def feed(self, delta: str) -> ChatGenerationChunk | None:
         """The chunk to emit for ``delta`` now, if any text is safe to show."""
         text = self._cutter.feed(delta)
+        if self.request.tools is not None:
+            self._held.append(text)
+            return None
         if not text:
             return None
         message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
@@ -104,9 +145,11 @@ class StreamAssembler:
 
     def finish(self) -> ChatGenerationChunk:
         """The final chunk: held-back text, the reply's metadata, ``chunk_position="last"``."""
-        message = AIMessageChunk(
-            content=self._cutter.flush(),
-            response_metadata=self.request.metadata(),
-            chunk_position="last",
-        )
+        text = self._cutter.flush()
+        metadata = self.request.metadata()
+        if self.request.tools is not None:
+            message = tool_chunk("".join(self._held) + text, self.request.tools, metadata)
+        else:
+            message = AIMessageChunk(content=text, response_metadata=metadata,
+                                     chunk_position="last")
         return ChatGenerationChunk(message=message)

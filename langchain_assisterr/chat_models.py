@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams
+from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
+from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
 from assisterr_core import ClientSettings, QueryTemplate
+from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
 from assisterr_core.validation import check_identifier
 
 from . import _clients
 from ._request import PROVIDER, ChatRequest, merge_stop
+from ._structured import StructuredMethod, structured_output
+from ._tools import Protocol, tool_choice_name
 
 if TYPE_CHECKING:
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
@@ -32,6 +38,12 @@ class ChatAssisterr(BaseChatModel):
     ``invoke(..., session_id=...)``) the server keeps the conversation and only the newest
     human message is sent. ``stop`` sequences are applied client-side. Errors are the
     core's typed errors (``assisterr_core.AuthenticationError``, ``NotFoundError``, ...).
+
+    Tools and structured output work over the text-only API by instructions in the query
+    (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
+    are as good as the SLM is at following them. With tools bound, a stream holds the reply
+    back and yields it as one parsed chunk. In a session, tool instructions are sent with
+    the turns since the model's last reply (the new user message or the tool results).
 
     Example:
         .. code-block:: python
@@ -64,6 +76,13 @@ class ChatAssisterr(BaseChatModel):
     query_template: QueryTemplate | None = Field(default=None, exclude=True)
     """Renders a stateless conversation into the query; default: a readable transcript.
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
+    tool_prompt_template: str = TOOL_PROTOCOL
+    """Instructions for bound tools: a ``str.format`` template with ``{tools}`` (the
+    listing) and ``{choice}`` (the tool-choice sentence); double literal braces. Replies are
+    read forgivingly, but the template should still ask for ``{"tool_calls": [...]}``."""
+    json_prompt_template: str = JSON_PROTOCOL
+    """Instructions of ``with_structured_output``: a ``str.format`` template with
+    ``{schema}`` (the JSON schema)."""
 
     _settings: ClientSettings = PrivateAttr()
     _client: AssisterrClient = PrivateAttr()
@@ -121,16 +140,62 @@ class ChatAssisterr(BaseChatModel):
             params["ls_stop"] = merged
         return params
 
+    def bind_tools(
+        self,
+        tools: Sequence[dict[str, Any] | type | Callable[..., Any] | BaseTool],
+        *,
+        tool_choice: dict[str, Any] | str | bool | None = None,
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, AIMessage]:
+        """Offer ``tools`` to the model; its replies then carry ``tool_calls``.
+
+        ``tool_choice``: None/"auto" (the model decides), "any"/"required" (some tool),
+        a tool name or ``{"type": "function", "function": {"name": ...}}`` (that tool),
+        True (the only tool), "none" (no tool offered). The SLM is asked, not forced: a
+        reply without a call is plain content.
+        """
+        formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
+        names = [tool["function"]["name"] for tool in formatted]
+        choice = tool_choice_name(tool_choice, names)
+        return self.bind(tools=formatted, tool_choice=choice, **kwargs)
+
+    def with_structured_output(
+        self,
+        schema: dict[str, Any] | type,
+        *,
+        include_raw: bool = False,
+        method: StructuredMethod = "json_schema",
+        strict: bool | None = None,
+        **kwargs: Any,
+    ) -> Runnable[LanguageModelInput, dict[str, Any] | Any]:
+        """Answers as ``schema`` (a pydantic model, a TypedDict or a JSON schema).
+
+        ``method``: "json_schema" (default; the schema goes into the query and the JSON
+        reply is parsed), "json_mode" (only "answer in JSON": describe the shape in your
+        prompt) or "function_calling" (the schema as the one tool to call). A reply that
+        does not parse raises ``OutputParserException``; with ``include_raw=True`` the result
+        is ``{"raw", "parsed", "parsing_error"}`` instead.
+        """
+        if kwargs:
+            raise ValueError(f"Received unsupported arguments {kwargs}")
+        return structured_output(self, schema, method=method, include_raw=include_raw,
+                                 strict=strict)
+
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> ChatRequest:
         """Per-call ``model=`` and ``session_id=`` override the fields; stops are merged."""
+        protocol = Protocol.from_kwargs(
+            kwargs, tool_template=self.tool_prompt_template, json_template=self.json_prompt_template
+        )
         return ChatRequest.build(
             messages,
             handle=kwargs.get("model") or self.model,
             session_id=kwargs.get("session_id", self.session_id),
             template=self.query_template,
             stop=merge_stop(self.stop, stop),
+            protocol=protocol,
         )
 
     def _generate(

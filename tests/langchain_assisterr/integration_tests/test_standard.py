@@ -33,6 +33,26 @@ class TestChatAssisterrIntegration(ChatModelIntegrationTests):
     def returns_usage_metadata(self) -> bool:
         return False
 
+    # Tools and structured output travel as instructions in the query (assisterr_core.tools);
+    # every test these flags enable passes against the local server's generic tool player.
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True
+
+    @property
+    def supports_json_mode(self) -> bool:
+        # json_mode asks for "a JSON object" with no schema (the prompt describes the
+        # shape); the local server cannot honestly guess the keys a prompt asks for.
+        return False
+
     @property
     def model_override_value(self) -> str:
         return "other-slm"

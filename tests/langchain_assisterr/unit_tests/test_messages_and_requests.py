@@ -62,10 +62,15 @@ def test_non_text_content_is_refused(block: dict[str, object]) -> None:
         to_chat_turns([message])
 
 
-def test_tool_calls_are_refused_not_dropped() -> None:
-    message = AIMessage("", tool_calls=[{"name": "f", "args": {}, "id": "1"}])
-    with pytest.raises(UnsupportedContentError, match="tool calls"):
-        to_chat_turns([HumanMessage("hi"), message])
+def test_tool_calls_are_rendered_back_as_protocol_json() -> None:
+    message = AIMessage(
+        [{"type": "text", "text": "Let me see."}, {"type": "tool_use", "id": "1", "name": "f"}],
+        tool_calls=[{"name": "f", "args": {"x": 1}, "id": "1"}],
+    )
+    turn = to_chat_turns([HumanMessage("hi"), message])[1]
+    assert turn == ChatTurn(
+        "assistant", 'Let me see.\n{"tool_calls": [{"name": "f", "arguments": {"x": 1}}]}'
+    )
 
 
 def test_stateless_request_renders_the_conversation() -> None:

@@ -29,3 +29,17 @@ class TestChatAssisterrUnit(ChatModelUnitTests):
     @property
     def returns_usage_metadata(self) -> bool:
         return False
+
+    # Tools and structured output travel as instructions in the query (assisterr_core.tools);
+    # every test these flags enable passes against the local server's generic tool player.
+    @property
+    def has_tool_calling(self) -> bool:
+        return True
+
+    @property
+    def has_tool_choice(self) -> bool:
+        return True
+
+    @property
+    def has_structured_output(self) -> bool:
+        return True

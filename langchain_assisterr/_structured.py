@@ -1,0 +1,122 @@
+"""``with_structured_output`` for ChatAssisterr: a JSON answer (or a tool call) asked for in
+the query, parsed and validated against the schema.
+
+The schema may be a pydantic model (v2 or v1), a TypedDict or a JSON schema dict. Models
+come back as instances, the others as dicts checked against the schema's required keys
+and top-level types.
+"""
+
+from __future__ import annotations
+
+from operator import itemgetter
+from typing import TYPE_CHECKING, Any, Literal
+
+from langchain_core.exceptions import OutputParserException
+from langchain_core.language_models import LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.output_parsers import BaseOutputParser
+from langchain_core.outputs import ChatGeneration, Generation
+from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
+from langchain_core.utils.pydantic import is_basemodel_subclass
+
+from assisterr_core.tools import parse_json_answer, schema_problem
+
+if TYPE_CHECKING:
+    from .chat_models import ChatAssisterr
+
+StructuredMethod = Literal["json_schema", "json_mode", "function_calling"]
+_METHODS = ("json_schema", "json_mode", "function_calling")
+
+
+class StructuredAnswerParser(BaseOutputParser[Any]):
+    """Reads a reply as an instance of ``schema``: from its JSON text, or from its first
+    tool call (``from_tool_call``). Raises ``OutputParserException`` when it cannot."""
+
+    schema_: Any
+    json_schema: dict[str, Any]
+    from_tool_call: bool = False
+
+    @property
+    def _type(self) -> str:
+        return "assisterr_structured_answer"
+
+    def parse_result(self, result: list[Generation], *, partial: bool = False) -> Any:
+        generation = result[0]
+        message = generation.message if isinstance(generation, ChatGeneration) else None
+        if self.from_tool_call and isinstance(message, AIMessage):
+            return self._validate(_first_call_arguments(message), message.text)
+        return self.parse(message.text if isinstance(message, BaseMessage) else generation.text)
+
+    def parse(self, text: str) -> Any:
+        try:
+            value = parse_json_answer(text)
+        except ValueError as error:
+            raise OutputParserException(
+                f"The reply holds no JSON answer: {error}", llm_output=text
+            ) from error
+        return self._validate(value, text)
+
+    def _validate(self, value: Any, text: str) -> Any:
+        schema = self.schema_
+        try:
+            if isinstance(schema, type) and is_basemodel_subclass(schema):
+                validate = getattr(schema, "model_validate", None) or schema.parse_obj  # type: ignore[attr-defined]
+                return validate(value)  # pydantic v2, or v1
+        except Exception as error:  # pydantic's ValidationError, v1 or v2
+            raise OutputParserException(
+                f"The reply does not match {schema.__name__}: {error}", llm_output=text
+            ) from error
+        if self.json_schema.get("type", "object") == "object":
+            problem = (schema_problem(value, self.json_schema) if isinstance(value, dict)
+                       else f"expected a JSON object, got {type(value).__name__}")
+            if problem:
+                raise OutputParserException(
+                    f"The reply does not match the schema: {problem}", llm_output=text
+                )
+        return value
+
+
+def _first_call_arguments(message: AIMessage) -> Any:
+    if message.tool_calls:
+        return message.tool_calls[0]["args"]
+    detail = (f": {message.invalid_tool_calls[0]['error']}" if message.invalid_tool_calls
+              else "")
+    raise OutputParserException(
+        f"The reply calls no usable tool{detail}", llm_output=message.text
+    )
+
+
+def structured_output(
+    model: ChatAssisterr,
+    schema: dict[str, Any] | type,
+    *,
+    method: StructuredMethod,
+    include_raw: bool,
+    strict: bool | None,
+) -> Runnable[LanguageModelInput, Any]:
+    """The runnable behind ``ChatAssisterr.with_structured_output``."""
+    if method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
+    json_schema = convert_to_json_schema(schema)
+    trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
+    llm: Runnable[LanguageModelInput, Any]
+    if method == "function_calling":
+        name = convert_to_openai_tool(schema)["function"]["name"]
+        llm = model.bind_tools([schema], tool_choice=name, strict=strict,
+                               ls_structured_output_format=trace)
+    else:
+        response_format: dict[str, Any] = (
+            {"type": "json_schema", "schema": json_schema} if method == "json_schema"
+            else {"type": "json_object"}
+        )
+        llm = model.bind(response_format=response_format, ls_structured_output_format=trace)
+    parser = StructuredAnswerParser(schema_=schema, json_schema=json_schema,
+                                    from_tool_call=method == "function_calling")
+    if not include_raw:
+        return llm | parser
+    parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser,
+                                        parsing_error=lambda _: None)
+    unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
+    return RunnableMap(raw=llm) | parsed.with_fallbacks([unparsed],
+                                                        exception_key="parsing_error")

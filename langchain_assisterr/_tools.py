@@ -1,0 +1,117 @@
+"""Tool calling for ChatAssisterr: ``bind_tools`` arguments to the core protocol, and replies
+back to LangChain tool calls. Pure code.
+
+``bind_tools`` binds OpenAI-shaped tool dicts as ``tools=`` and a normalized
+``tool_choice=``; each call turns them (and a ``response_format=`` for JSON answers) into
+the instruction text of :mod:`assisterr_core.tools` and parses the reply with it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
+from langchain_core.messages.tool import invalid_tool_call, tool_call
+
+from assisterr_core.tools import (
+    ToolSpec,
+    json_instructions,
+    parse_tool_reply,
+    tool_instructions,
+)
+
+JSON_OBJECT_PROTOCOL = "Answer with only a JSON object, and nothing else."
+"""The instruction of ``method="json_mode"``: no schema, the prompt describes the shape."""
+
+
+def tool_choice_name(tool_choice: Any, names: Sequence[str]) -> str:
+    """``tool_choice`` in the protocol's terms: ``auto``, ``any``, ``none`` or a tool name.
+
+    Accepts None/"auto", "any"/"required", True (the only tool, or any), "none", a tool
+    name, and dicts naming a function (OpenAI's and Anthropic's shapes).
+    """
+    if tool_choice is None or tool_choice is False or tool_choice == "auto":
+        return "auto"
+    if tool_choice is True:
+        return names[0] if len(names) == 1 else "any"
+    if tool_choice in ("any", "required", "none"):
+        return str(tool_choice).replace("required", "any")
+    if isinstance(tool_choice, Mapping):
+        function = tool_choice.get("function")
+        name = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
+        if name is None and tool_choice.get("type") in ("auto", "any", "none"):
+            return str(tool_choice["type"])
+        tool_choice = name
+    if isinstance(tool_choice, str) and tool_choice in names:
+        return tool_choice
+    raise ValueError(
+        f"tool_choice {tool_choice!r} names no bound tool; tools: {', '.join(names) or 'none'}"
+    )
+
+
+def tool_specs(tools: Sequence[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
+    """The core's tool specs from OpenAI-shaped tool dicts."""
+    specs = []
+    for tool in tools:
+        function = tool.get("function", tool)
+        specs.append(ToolSpec(
+            name=function["name"],
+            description=function.get("description", ""),
+            parameters=function.get("parameters") or {"type": "object", "properties": {}},
+        ))
+    return tuple(specs)
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """What a call asks of the model beyond the conversation: tools, or a JSON answer."""
+
+    instructions: str | None = None
+    tools: tuple[ToolSpec, ...] | None = None
+    """The tools to look for in the reply; None when no tools are offered."""
+
+    @classmethod
+    def from_kwargs(
+        cls, kwargs: Mapping[str, Any], *, tool_template: str, json_template: str
+    ) -> Protocol:
+        """Read the ``tools``/``tool_choice`` and ``response_format`` bound to a call."""
+        parts: list[str] = []
+        tools = None
+        if kwargs.get("tools"):
+            tools = tool_specs(kwargs["tools"])
+            choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
+            if choice != "none":
+                parts.append(tool_instructions(tools, choice, tool_template))
+        response_format = kwargs.get("response_format")
+        if isinstance(response_format, Mapping):
+            schema = response_format.get("schema")
+            parts.append(json_instructions(schema, json_template)
+                         if isinstance(schema, Mapping) else JSON_OBJECT_PROTOCOL)
+        return cls("\n\n".join(parts) or None, tools)
+
+
+def tool_call_fields(text: str, tools: Sequence[ToolSpec]) -> dict[str, Any]:
+    """An AI message's ``content``, ``tool_calls`` and ``invalid_tool_calls`` for a reply."""
+    reply = parse_tool_reply(text, tools)
+    calls: list[ToolCall] = [tool_call(name=c.name, args=c.arguments, id=c.id)
+                             for c in reply.calls]
+    invalid: list[InvalidToolCall] = [
+        invalid_tool_call(name=c.name, args=c.arguments, id=c.id, error=c.error)
+        for c in reply.invalid
+    ]
+    return {"content": reply.text, "tool_calls": calls, "invalid_tool_calls": invalid}
+
+
+def tool_message(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any]) -> AIMessage:
+    """The reply as an AI message with its tool calls parsed."""
+    return AIMessage(**tool_call_fields(text, tools), response_metadata=metadata)
+
+
+def tool_chunk(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any]) -> AIMessageChunk:
+    """The same as one last stream chunk (its ``tool_call_chunks`` follow from the calls)."""
+    return AIMessageChunk(
+        **tool_call_fields(text, tools), response_metadata=metadata, chunk_position="last"
+    )
+

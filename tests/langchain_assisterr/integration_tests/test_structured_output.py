@@ -1,0 +1,133 @@
+"""``with_structured_output`` against the local server: the JSON protocol, parsing, errors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain_core.exceptions import OutputParserException
+from langchain_core.messages import AIMessage
+from langchain_core.utils.function_calling import convert_to_json_schema
+from pydantic import BaseModel, Field
+from typing_extensions import TypedDict
+
+from assisterr_core.emulator import EmulatorServer
+from langchain_assisterr import ChatAssisterr
+
+
+class Pet(BaseModel):
+    """A pet."""
+
+    name: str = Field(description="the pet's name")
+    age: int
+
+
+class PetDict(TypedDict):
+    """A pet."""
+
+    name: str
+    age: int
+
+
+PET_SCHEMA: dict[str, Any] = Pet.model_json_schema()
+VALID = 'Here you go:\n```json\n{"name": "Rex", "age": 3}\n```'
+
+
+@pytest.mark.parametrize(
+    ("schema", "expected"),
+    [(Pet, Pet(name="Rex", age=3)), (PetDict, {"name": "Rex", "age": 3}),
+     (PET_SCHEMA, {"name": "Rex", "age": 3})],
+    ids=["pydantic", "typeddict", "json_schema"],
+)
+@pytest.mark.parametrize("method", ["json_schema", "json_mode", "function_calling"])
+async def test_valid_answers_sync_and_async(
+    schema: Any, expected: Any, method: str, chat: ChatAssisterr,
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    name = convert_to_json_schema(schema)["title"]
+    reply = (json.dumps({"tool_calls": [{"name": name, "arguments": {"name": "Rex", "age": 3}}]})
+             if method == "function_calling" else VALID)
+    assisterr_emulator.set_responder(lambda _: reply)
+    runnable = chat.with_structured_output(schema, method=method)  # type: ignore[arg-type]
+    assert runnable.invoke("Describe Rex, 3.") == expected
+    assert await runnable.ainvoke("Describe Rex, 3.") == expected
+    assert list(runnable.stream("Describe Rex, 3.")) == [expected]
+    assert [x async for x in runnable.astream("Describe Rex, 3.")] == [expected]
+
+
+def test_json_schema_reaches_the_server_and_the_player_answers_it(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    pet = chat.with_structured_output(Pet).invoke("My dog 'Rex' is 3 years old.")
+    assert pet == Pet(name="Rex", age=3)
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert query.startswith("Answer with only a JSON value that matches this JSON schema")
+    assert json.dumps(convert_to_json_schema(Pet), sort_keys=True) in query
+    assert query.endswith("\n\nMy dog 'Rex' is 3 years old.")
+
+
+def test_json_mode_asks_for_json_without_a_schema(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: VALID)
+    chat.with_structured_output(Pet, method="json_mode").invoke("Rex, 3, as JSON with name, age")
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert query.startswith("Answer with only a JSON object, and nothing else.")
+    assert "properties" not in query
+
+
+@pytest.mark.parametrize(
+    ("reply", "message"),
+    [("Rex is a good dog.", "no JSON answer"),
+     ('{"name": "Rex"}', "does not match"),
+     ('{"name": "Rex", "age": "three"}', "does not match")],
+)
+@pytest.mark.parametrize(
+    "schema", [Pet, PetDict, PET_SCHEMA], ids=["pydantic", "typeddict", "json"]
+)
+async def test_invalid_answers_raise_output_parser_exception(
+    reply: str, message: str, schema: Any, chat: ChatAssisterr,
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    assisterr_emulator.set_responder(lambda _: reply)
+    runnable = chat.with_structured_output(schema)
+    with pytest.raises(OutputParserException, match=message) as caught:
+        runnable.invoke("Describe Rex.")
+    assert caught.value.llm_output == reply
+    with pytest.raises(OutputParserException, match=message):
+        await runnable.ainvoke("Describe Rex.")
+
+
+def test_function_calling_without_a_call_raises(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: "I would rather not.")
+    with pytest.raises(OutputParserException, match="calls no usable tool"):
+        chat.with_structured_output(Pet, method="function_calling").invoke("Describe Rex.")
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert 'You must call the tool "Pet" now.' in query
+
+
+@pytest.mark.parametrize("reply", [VALID, "no JSON here"])
+async def test_include_raw(
+    reply: str, chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: reply)
+    runnable = chat.with_structured_output(Pet, include_raw=True)
+    for result in (runnable.invoke("Rex?"), await runnable.ainvoke("Rex?")):
+        assert isinstance(result, dict)
+        assert isinstance(result["raw"], AIMessage) and result["raw"].content == reply
+        if reply == VALID:
+            assert result["parsed"] == Pet(name="Rex", age=3)
+            assert result["parsing_error"] is None
+        else:
+            assert result["parsed"] is None
+            assert isinstance(result["parsing_error"], OutputParserException)
+
+
+def test_unknown_arguments_and_methods_are_refused(chat: ChatAssisterr) -> None:
+    with pytest.raises(ValueError, match="unsupported arguments"):
+        chat.with_structured_output(Pet, temperature=0)
+    with pytest.raises(ValueError, match="method must be one of"):
+        chat.with_structured_output(Pet, method="xml")  # type: ignore[arg-type]

@@ -1,0 +1,206 @@
+"""Tool calling over the text-only API, against the local server.
+
+The server's generic tool player (or a scripted reply, where the exact model text matters)
+plays the model; the tests check what ChatAssisterr sends and how it reads the reply.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from langchain.agents import create_agent
+from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+
+from assisterr_core import InvalidRequestError
+from assisterr_core.emulator import EmulatorServer
+from langchain_assisterr import ChatAssisterr
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"sunny and 21 degrees in {city}"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+def _call(name: str, **arguments: Any) -> dict[str, Any]:
+    return {"name": name, "arguments": arguments}
+
+
+def _calls(*calls: dict[str, Any]) -> str:
+    return json.dumps({"tool_calls": list(calls)})
+
+
+def test_agent_runs_a_full_tool_loop(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    agent = create_agent(chat, tools=[get_weather, add])
+    state = agent.invoke({"messages": [HumanMessage("What is the weather in 'Paris'?")]})
+    messages = state["messages"]
+    assert [type(m) for m in messages] == [HumanMessage, AIMessage, ToolMessage, AIMessage]
+    assert messages[1].tool_calls[0]["name"] == "get_weather"
+    assert messages[1].tool_calls[0]["args"] == {"city": "Paris"}
+    assert messages[2].content == "sunny and 21 degrees in Paris"
+    assert "sunny and 21 degrees in Paris" in messages[3].content
+    first, last = (r.query for r in assisterr_emulator.chat_requests())
+    assert "- get_weather: Get the current weather in a city." in first
+    assert "- add: Add two integers." in first
+    assert first.endswith("What is the weather in 'Paris'?")
+    assert last.endswith(
+        "User: What is the weather in 'Paris'?\n"
+        'Assistant: {"tool_calls": [{"name": "get_weather", "arguments": {"city": "Paris"}}]}\n'
+        "Tool result (get_weather): sunny and 21 degrees in Paris"
+    )
+
+
+def test_agent_runs_two_calls_at_once(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder([
+        _calls(_call("get_weather", city="Oslo"), _call("add", a=2, b=3)),
+        "Oslo is sunny, and 2 + 3 = 5.",
+    ])
+    agent = create_agent(chat, tools=[get_weather, add])
+    state = agent.invoke({"messages": [HumanMessage("Weather in Oslo, and 2 + 3?")]})
+    results = [m.content for m in state["messages"] if isinstance(m, ToolMessage)]
+    assert results == ["sunny and 21 degrees in Oslo", "5"]
+    assert state["messages"][-1].content == "Oslo is sunny, and 2 + 3 = 5."
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert "Tool result (get_weather): sunny and 21 degrees in Oslo\nTool result (add): 5" in query
+
+
+PARSING = {
+    "fenced": (
+        f"```json\n{_calls(_call('add', a=1, b=2))}\n```",
+        "", [("add", {"a": 1, "b": 2})], [],
+    ),
+    "prose around": (
+        f"Let me add them. {_calls(_call('add', a=1, b=2))} One moment.",
+        "Let me add them. One moment.", [("add", {"a": 1, "b": 2})], [],
+    ),
+    "two calls": (
+        _calls(_call("add", a=1, b=2), _call("get_weather", city="Rome")),
+        "", [("add", {"a": 1, "b": 2}), ("get_weather", {"city": "Rome"})], [],
+    ),
+    "bare call object": (
+        '{"name": "get_weather", "arguments": {"city": "Rome"}}',
+        "", [("get_weather", {"city": "Rome"})], [],
+    ),
+    "unknown tool": (
+        _calls(_call("get_time", zone="UTC")), "", [], [("get_time", "unknown tool")],
+    ),
+    "bad arguments": (
+        _calls(_call("add", a="one", b=2)), "", [], [("add", "should be integer")],
+    ),
+    "missing argument": (
+        _calls(_call("add", a=1)), "", [], [("add", "missing required")],
+    ),
+    "no call": ("It is 3.", "It is 3.", [], []),
+}
+
+
+@pytest.mark.parametrize("case", PARSING)
+def test_replies_are_parsed_the_same_streamed_or_not(
+    case: str, chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    reply, content, calls, invalid = PARSING[case]
+    assisterr_emulator.set_responder(lambda _: reply)
+    model = chat.bind_tools([add, get_weather])
+
+    message = model.invoke("What is 1 + 2?")
+    chunks = list(model.stream("What is 1 + 2?"))
+
+    assert len(chunks) == 1 and isinstance(chunks[0], AIMessageChunk)
+    for result in (message, chunks[0]):
+        assert result.content == content
+        assert [(c["name"], c["args"]) for c in result.tool_calls] == calls
+        assert all(c["id"] and c["type"] == "tool_call" for c in result.tool_calls)
+        assert len(result.invalid_tool_calls) == len(invalid)
+        for got, (name, error) in zip(result.invalid_tool_calls, invalid, strict=True):
+            assert got["name"] == name and error in (got["error"] or "")
+    assert [(c["name"], json.loads(c["args"] or "{}")) for c in chunks[0].tool_call_chunks
+            if c["name"] in {name for name, _ in calls}] == calls
+
+
+async def test_async_invoke_and_stream_agree(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    model = chat.bind_tools([add, get_weather], tool_choice="add")
+    message = await model.ainvoke("Please add 4 and 5")
+    full: AIMessageChunk | None = None
+    async for chunk in model.astream("Please add 4 and 5"):
+        full = chunk if full is None else full + chunk
+    assert full is not None
+    assert [(c["name"], c["args"]) for c in message.tool_calls] == [("add", {"a": 4, "b": 5})]
+    assert [(c["name"], c["args"]) for c in full.tool_calls] == [("add", {"a": 4, "b": 5})]
+
+
+@pytest.mark.parametrize(
+    ("tool_choice", "sentence"),
+    [
+        (None, "Call a tool when it helps"),
+        ("auto", "Call a tool when it helps"),
+        ("any", "You must call at least one of the tools now."),
+        ("required", "You must call at least one of the tools now."),
+        ("add", 'You must call the tool "add" now.'),
+        ({"type": "function", "function": {"name": "add"}}, 'You must call the tool "add" now.'),
+    ],
+)
+def test_tool_choice_is_rendered(
+    tool_choice: Any, sentence: str, chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    chat.bind_tools([add, get_weather], tool_choice=tool_choice).invoke("Hello")
+    assert sentence in assisterr_emulator.chat_requests()[-1].query
+
+
+def test_tool_choice_none_offers_no_tools_and_unknown_names_are_refused(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    reply = chat.bind_tools([add], tool_choice="none").invoke("Hello")
+    assert reply.content == "Hello from test-slm! You said: Hello"
+    assert assisterr_emulator.chat_requests()[-1].query == "Hello"
+    with pytest.raises(ValueError, match="names no bound tool"):
+        chat.bind_tools([add], tool_choice="multiply")
+
+
+def test_instructions_join_the_system_text_and_the_template_can_change(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer
+) -> None:
+    template = "Tools:\n{tools}\n{choice}\nAnswer {{\"tool_calls\": [...]}} to call."
+    model = ChatAssisterr(model="test-slm", tool_prompt_template=template, **conn)
+    model.bind_tools([add], tool_choice=True).invoke([("system", "Be brief."), ("human", "Hi")])
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert query.startswith('Be brief.\n\nTools:\n- add: Add two integers.\n')
+    assert 'You must call the tool "add" now.\nAnswer {"tool_calls": [...]} to call.\n\nHi' in query
+
+
+def test_session_sends_instructions_with_the_turns_since_the_last_reply(
+    chat: ChatAssisterr, session_id: str, assisterr_emulator: EmulatorServer
+) -> None:
+    model = chat.bind_tools([get_weather], session_id=session_id)
+    question = HumanMessage("What is the weather in 'Lima'?")
+    call = model.invoke([question])
+    assert isinstance(call, AIMessage)
+    result = get_weather.invoke(call.tool_calls[0])
+    answer = model.invoke([question, call, result])
+    first, second = (r.query for r in assisterr_emulator.chat_requests())
+    assert first.endswith("\n\nWhat is the weather in 'Lima'?")
+    assert second.endswith("Tool result (get_weather): sunny and 21 degrees in Lima")
+    assert "User:" not in second  # the server already holds the question
+    assert "sunny and 21 degrees in Lima" in answer.content
+    assert len(assisterr_emulator.history(session_id)) == 4
+
+
+def test_session_without_new_turns_is_refused_without_tools(
+    chat: ChatAssisterr, session_id: str
+) -> None:
+    with pytest.raises(InvalidRequestError, match="last message must come from the user"):
+        chat.invoke([HumanMessage("hi"), AIMessage("hello")], session_id=session_id)
