@@ -8,9 +8,9 @@ cutting at stop sequences, shaping responses) lives in ``_messages`` and ``_resp
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -22,13 +22,23 @@ from llama_index.core.base.llms.types import (
     CompletionResponseGen,
     LLMMetadata,
 )
-from llama_index.core.bridge.pydantic import Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
+
+# re-exported by llama-index-core without __all__
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
 from llama_index.core.llms.llm import LLM
+from llama_index.core.prompts import BasePromptTemplate
+from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
 
 from assisterr_core import ChatReply, ClientSettings, QueryTemplate, transcript_template
 from assisterr_core.sync_client import AssisterrClient
+from assisterr_core.tools import JSON_PROTOCOL
 
 from ._messages import chat_query, completion_query
 from ._responses import (
@@ -41,11 +51,14 @@ from ._responses import (
     responses,
     stop_cut,
 )
+from ._structured import json_program
 
 if TYPE_CHECKING:
     from assisterr_core.async_client import AsyncAssisterrClient
 
 ENV_API_KEY = "ASSISTERR_API_KEY"
+Model = TypeVar("Model", bound=BaseModel)
+dispatcher = get_dispatcher(__name__)
 
 
 @dataclass(frozen=True)
@@ -65,6 +78,16 @@ class Assisterr(LLM):
     only the newest user message is sent. A ``stop`` keyword cuts replies client-side.
     Connection settings (key, URL, timeout, retries) are fixed when the instance is built;
     clients may be injected with ``client=`` and ``async_client=``.
+
+    ``structured_predict`` and its async and streaming forms ask for a JSON answer with the
+    core's protocol (``json_prompt_template``) and read it forgivingly.
+
+    Not a ``FunctionCallingLLM``, on purpose: the API has no tool calls, only text, so
+    agents use ``ReActAgent``. ReAct is a text protocol LlamaIndex parses itself and, when
+    an SLM gets the format wrong, it sends the error back and asks again; a
+    ``FunctionAgent`` reads a malformed call as the final answer. Marking the model as
+    function-calling would also switch LlamaIndex's defaults (``AgentWorkflow``,
+    ``predict_and_call``, structured outputs) to that less forgiving path.
 
     Example:
         ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
@@ -90,6 +113,11 @@ class Assisterr(LLM):
         default=transcript_template,
         exclude=True,
         description="Renders a conversation into one query (e.g. Llama3Template()).",
+    )
+    json_prompt_template: str = Field(
+        default=JSON_PROTOCOL,
+        description="Asks for a JSON answer in structured_predict; a str.format template "
+        "with {schema}.",
     )
     context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
     num_output: int = Field(default=DEFAULT_NUM_OUTPUTS, gt=0)
@@ -223,6 +251,68 @@ class Assisterr(LLM):
         ask = self._chat_ask(messages, kwargs)
         return aresponses(self._astream(ask), chat_chunk)
 
+    # -- structured outputs: the core's JSON protocol -----------------------------------
+
+    @dispatcher.span
+    def structured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        program = self._started_program(output_cls, prompt, prompt_args)
+        return _ended(program(llm_kwargs=llm_kwargs, **prompt_args), output_cls)
+
+    @dispatcher.span
+    async def astructured_predict(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Model:
+        program = self._started_program(output_cls, prompt, prompt_args)
+        return _ended(await program.acall(llm_kwargs=llm_kwargs, **prompt_args), output_cls)
+
+    def _structured_stream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> Generator[Any, None, None]:
+        program = self._structured_program(output_cls, prompt)
+        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    async def _structured_astream_call(
+        self,
+        output_cls: type[Model],
+        prompt: BasePromptTemplate,
+        llm_kwargs: dict[str, Any] | None = None,
+        **prompt_args: Any,
+    ) -> AsyncGenerator[Any, None]:
+        program = self._structured_program(output_cls, prompt)
+        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+
+    def _structured_program(
+        self, output_cls: type[Model], prompt: BasePromptTemplate
+    ) -> BasePydanticProgram[Model]:
+        """Our JSON program in the default modes; another mode gets LlamaIndex's own."""
+        if self.pydantic_program_mode in (PydanticProgramMode.DEFAULT, PydanticProgramMode.LLM):
+            return json_program(self, output_cls, prompt, self.json_prompt_template)
+        from llama_index.core.program.utils import get_program_for_llm
+
+        return get_program_for_llm(output_cls, prompt, self, self.pydantic_program_mode)
+
+    def _started_program(
+        self, output_cls: type[Model], prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> BasePydanticProgram[Model]:
+        dispatcher.event(LLMStructuredPredictStartEvent(
+            output_cls=output_cls, template=prompt, template_args=prompt_args
+        ))
+        return self._structured_program(output_cls, prompt)
+
     # -- shared, no I/O ------------------------------------------------------------------
 
     def _completion_ask(self, prompt: str, formatted: bool, kwargs: dict[str, Any]) -> _Ask:
@@ -266,3 +356,11 @@ class Assisterr(LLM):
         """Release the sync client's pooled connections (an injected client is left open)."""
         if self._client is not None and self._owns_client:
             self._client.close()
+
+
+def _ended(result: object, output_cls: type[Model]) -> Model:
+    """The program's answer, checked and announced like LlamaIndex's own methods do."""
+    if not isinstance(result, output_cls):
+        raise TypeError(f"structured_predict expected a {output_cls.__name__}, got {result!r}")
+    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+    return result

@@ -1,0 +1,89 @@
+"""``structured_predict`` and friends on the local server: the JSON protocol, parsing, events."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from llama_index.core.bridge.pydantic import BaseModel
+from llama_index.core.instrumentation.events import BaseEvent
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms import ChatMessage
+from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
+from llama_index.core.types import PydanticProgramMode
+
+from assisterr_core.emulator import EmulatorServer
+from llama_index_assisterr import Assisterr
+
+from .conftest import make_llm
+
+PROMPT = PromptTemplate("Describe {who}.")
+WHO = "my dog 'Rex', 3 years old"
+
+
+class Pet(BaseModel):
+    name: str
+    age: int
+
+
+def test_schema_reaches_the_server_as_json_and_the_answer_is_read(
+    llm: Assisterr, assisterr_emulator: EmulatorServer, events: list[BaseEvent]
+) -> None:
+    assert llm.structured_predict(Pet, PROMPT, who=WHO) == Pet(name="Rex", age=3)
+    query = assisterr_emulator.chat_requests()[-1].query
+    schema = json.dumps(Pet.model_json_schema(), sort_keys=True)
+    assert query == (f"Describe {WHO}.\n\nAnswer with only a JSON value that matches this "
+                     f"JSON schema, and nothing else:\n{schema}")
+    assert "{{" not in query
+    assert PROMPT.output_parser is None  # the caller's template is left as it was
+    kinds = [type(e) for e in events if isinstance(
+        e, LLMStructuredPredictStartEvent | LLMStructuredPredictEndEvent)]
+    assert kinds == [LLMStructuredPredictStartEvent, LLMStructuredPredictEndEvent]
+
+
+async def test_async_and_chat_templates(llm: Assisterr) -> None:
+    chat_prompt = ChatPromptTemplate([ChatMessage(role="system", content="You describe pets."),
+                                      ChatMessage(role="user", content="Describe {who}.")])
+    assert await llm.astructured_predict(Pet, PROMPT, who=WHO) == Pet(name="Rex", age=3)
+    assert await llm.astructured_predict(Pet, chat_prompt, who=WHO) == Pet(name="Rex", age=3)
+
+
+def test_fenced_answers_with_prose_are_read(
+    llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: 'Sure!\n```json\n{"name": "Bo", "age": 7}\n```')
+    assert llm.structured_predict(Pet, PROMPT, who="Bo") == Pet(name="Bo", age=7)
+
+
+@pytest.mark.parametrize(("reply", "message"), [("I cannot.", "no JSON value"),
+                                                ('{"name": "Bo"}', "does not match Pet")])
+async def test_unusable_answers_raise_value_error(
+    reply: str, message: str, llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: reply)
+    with pytest.raises(ValueError, match=message):
+        llm.structured_predict(Pet, PROMPT, who="Bo")
+    with pytest.raises(ValueError, match=message):
+        await llm.astructured_predict(Pet, PROMPT, who="Bo")
+
+
+async def test_streamed_partials_end_with_the_full_object(llm: Assisterr) -> None:
+    partials = list(llm.stream_structured_predict(Pet, PROMPT, who=WHO))
+    assert partials[-1] == Pet(name="Rex", age=3)
+    apartials = [p async for p in await llm.astream_structured_predict(Pet, PROMPT, who=WHO)]
+    assert apartials[-1] == Pet(name="Rex", age=3)
+
+
+def test_the_template_can_change_and_other_modes_are_left_to_llama_index(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    assisterr_emulator.set_responder(lambda _: '{"name": "Bo", "age": 7}')
+    llm = make_llm(assisterr_emulator, json_prompt_template="JSON only, schema: {schema}")
+    llm.structured_predict(Pet, PROMPT, who="Bo")
+    assert "\n\nJSON only, schema: {" in assisterr_emulator.chat_requests()[-1].query
+    llm.pydantic_program_mode = PydanticProgramMode.FUNCTION
+    with pytest.raises(ValueError, match="does not support function calling"):
+        llm.structured_predict(Pet, PROMPT, who="Bo")
