@@ -42,8 +42,11 @@ class ChatAssisterr(BaseChatModel):
     Tools and structured output work over the text-only API by instructions in the query
     (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
     are as good as the SLM is at following them. With tools bound, a stream holds the reply
-    back and yields it as one parsed chunk. In a session, tool instructions are sent with
-    the turns since the model's last reply (the new user message or the tool results).
+    back and yields it as one parsed chunk, equal to what ``invoke`` returns. (Adding chunks
+    with ``+`` makes langchain-core re-derive calls from ``tool_call_chunks``: a call to an
+    unknown tool, or with arguments off the schema, then shows as a tool call, which a tool
+    node answers with an error.) In a session, tool instructions are sent with the turns
+    since the model's last reply (the new user message or the tool results).
 
     Example:
         .. code-block:: python
