@@ -120,12 +120,13 @@ def test_max_retries_zero_makes_one_request(
 
 @pytest.fixture
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> Any:
-    """Make backoff without ``Retry-After`` quick on the clients an adapter really uses
-    (ChatAssisterr shares them between models: the fixture restores them)."""
+    """Make backoff without ``Retry-After`` quick on the clients an adapter (or a history)
+    really uses; ChatAssisterr shares them between models, so the fixture restores them."""
     from assisterr_core.retry import RetryPolicy
 
-    def apply(adapter: Adapter) -> None:
-        for client in _clients_of(adapter):
+    def apply(*targets: Any) -> None:
+        clients = [c for t in targets for c in (_clients_of(t) if isinstance(t, Adapter) else [t])]
+        for client in clients:
             policy = RetryPolicy(max_retries=client.retry_policy.max_retries, initial_delay=0.01)
             monkeypatch.setattr(client, "retry_policy", policy)
 
@@ -347,3 +348,54 @@ def test_no_fd_or_thread_leak_after_adapter_faults(
     time.sleep(0.3)
     assert open_fds() <= fds
     assert threading.active_count() <= threads
+
+
+# -- the LangChain history ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_history_reads_retry_transient_faults_and_stalls(
+    kind: str, assisterr_emulator: EmulatorServer, fast_backoff: Any
+) -> None:
+    from langchain_assisterr import AssisterrChatMessageHistory
+
+    history = AssisterrChatMessageHistory(
+        HANDLE, api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url,
+        timeout=0.5,
+    )
+    fast_backoff(history._client, history._async_client)
+    assisterr_emulator.state.requests.clear()
+    assisterr_emulator.inject(status=503, retry_after="0", path_contains="/history")
+    assisterr_emulator.inject(stall=3, path_contains="/history")  # a GET may be resent
+
+    import asyncio
+
+    read = history.messages if kind == "sync" else asyncio.run(history.aget_messages())
+    assert read == []
+    assert [r.path.endswith("/history/") for r in assisterr_emulator.requests] == [True] * 3
+
+
+@pytest.mark.parametrize("kind", ["sync", "async"])
+def test_history_permanent_faults_are_typed(
+    kind: str, assisterr_emulator: EmulatorServer
+) -> None:
+    import asyncio
+
+    from langchain_assisterr import AssisterrChatMessageHistory
+
+    history = AssisterrChatMessageHistory(
+        HANDLE, api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url
+    )
+    assisterr_emulator.state.requests.clear()
+    assisterr_emulator.inject(status=500, body=HTML_500, content_type="text/html")
+    with pytest.raises(ServerError) as caught:
+        if kind == "sync":
+            history.messages  # noqa: B018
+        else:
+            asyncio.run(history.aget_messages())
+    assert "The upstream model crashed." in str(caught.value)
+    no_transport_leak(caught.value)
+    assert len(assisterr_emulator.requests) == 1
+    history.clear()
+    with pytest.raises(NotFoundError):
+        history.messages  # noqa: B018
