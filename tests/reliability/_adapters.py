@@ -98,6 +98,13 @@ class Adapter:
             self.model.close()
 
 
+def chat_model(**options: Any) -> ChatAssisterr:
+    """A ChatAssisterr (pydantic aliases and key coercion are invisible to mypy)."""
+    factory: Any = ChatAssisterr
+    model: ChatAssisterr = factory(**options)
+    return model
+
+
 def build(kind: str, server: EmulatorServer, **options: Any) -> Adapter:
     """An adapter on the local server; ``options`` go to the model's constructor."""
     settings: dict[str, Any] = {"api_key": server.api_key, "base_url": server.base_url}

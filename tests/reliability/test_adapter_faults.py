@@ -331,9 +331,11 @@ def test_no_fd_or_thread_leak_after_adapter_faults(
 
     def round_of_faults() -> None:
         for adapter in made:
-            for fault in ({"status": 500}, {"drop_after_chunks": 1}, {"stall": 2},
-                          {"malformed": True}):
-                assisterr_emulator.inject(**fault)  # type: ignore[arg-type]
+            faults: list[dict[str, Any]] = [
+                {"status": 500}, {"drop_after_chunks": 1}, {"stall": 2}, {"malformed": True}
+            ]
+            for fault in faults:
+                assisterr_emulator.inject(**fault)
                 _, error = adapter.stream("x")
                 assert isinstance(error, AssisterrError), (adapter.kind, fault, error)
             assisterr_emulator.inject(delay=2)

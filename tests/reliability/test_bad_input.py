@@ -21,9 +21,9 @@ from assisterr_core import (
 )
 from assisterr_core.emulator import EmulatorServer
 from assisterr_core.emulator.responders import ResponderRequest
-from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+from langchain_assisterr import AssisterrChatMessageHistory
 
-from ._adapters import HANDLE, KINDS, build
+from ._adapters import HANDLE, KINDS, build, chat_model
 
 TARGETS = ("core-sync", "core-async", *KINDS)
 
@@ -36,7 +36,7 @@ def said(request: ResponderRequest) -> str:
 def send(target: str, server: EmulatorServer, query: Any = "hi", *, handle: Any = HANDLE,
          session_id: Any = None, stream: bool = False) -> str:
     """One chat through ``target``; the reply's text (raises what the target raises)."""
-    options = {"api_key": server.api_key, "base_url": server.base_url}
+    options: dict[str, Any] = {"api_key": server.api_key, "base_url": server.base_url}
     if target == "core-sync":
         with AssisterrClient(**options) as client:
             if stream:
@@ -235,7 +235,7 @@ def test_bad_session_id_field_is_refused_at_construction(
 ) -> None:
     for session_id in REFUSED_IDS.values():
         with pytest.raises(ValueError, match="session_id"):
-            ChatAssisterr(model=HANDLE, session_id=session_id, api_key="k")
+            chat_model(model=HANDLE, session_id=session_id, api_key="k")
     assert assisterr_emulator.requests == []
 
 

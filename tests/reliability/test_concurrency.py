@@ -19,7 +19,7 @@ from assisterr_core.emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 from llama_index_assisterr import Assisterr
 
-from ._adapters import HANDLE, echo
+from ._adapters import HANDLE, chat_model, echo
 
 THREADS = 16
 CALLS_PER_THREAD = 25
@@ -41,7 +41,7 @@ def quiet(caplog: pytest.LogCaptureFixture) -> Iterator[list[warnings.WarningMes
 def test_threads_share_one_chat_model(
     assisterr_emulator: EmulatorServer, quiet: list[warnings.WarningMessage]
 ) -> None:
-    model = ChatAssisterr(
+    model = chat_model(
         model=HANDLE, api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url
     )
 
@@ -111,7 +111,7 @@ async def _fan_out_llm(llm: Assisterr, round_: int) -> list[tuple[str, str]]:
         if n % 10 == 9:
             stream = await llm.astream_complete(query)
             return "".join([r.delta or "" async for r in stream])
-        return (await llm.acomplete(query)).text
+        return str((await llm.acomplete(query)).text)
 
     replies = await asyncio.gather(*(one(q, n) for n, q in enumerate(queries)))
     return list(zip(queries, replies, strict=True))
@@ -120,7 +120,7 @@ async def _fan_out_llm(llm: Assisterr, round_: int) -> list[tuple[str, str]]:
 def test_fan_out_on_one_chat_model_across_three_loops(
     assisterr_emulator: EmulatorServer, quiet: list[warnings.WarningMessage]
 ) -> None:
-    model = ChatAssisterr(
+    model = chat_model(
         model=HANDLE, api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url
     )
     for round_ in range(3):
@@ -150,7 +150,7 @@ def test_session_turns_from_many_tasks_are_each_recorded_once(
         api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url
     ) as client:
         sid = client.create_session(HANDLE)
-    model = ChatAssisterr(
+    model = chat_model(
         model=HANDLE, api_key=assisterr_emulator.api_key, base_url=assisterr_emulator.base_url,
         session_id=sid,
     )

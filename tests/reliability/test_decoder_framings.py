@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from assisterr_core import MalformedResponseError, StreamDecoder
 
 KEYS = ("message", "content", "delta", "text", "token")
-text_delta = st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1,
+text_delta = st.text(alphabet=st.characters(blacklist_categories=["Cs"]), min_size=1,
                      max_size=12)
 
 

@@ -28,10 +28,10 @@ from assisterr_core import (
     InsecureTransportWarning,
 )
 from assisterr_core.emulator import EmulatorServer
-from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+from langchain_assisterr import AssisterrChatMessageHistory
 from llama_index_assisterr import Assisterr
 
-from ._adapters import HANDLE, KINDS, build
+from ._adapters import HANDLE, KINDS, build, chat_model
 
 KEY = "sk-assisterr-7f3a9c1e-DO-NOT-LEAK"
 
@@ -66,7 +66,7 @@ class Recorder(BaseCallbackHandler):
 
 
 def test_chat_model_dumps_and_traces(server: EmulatorServer) -> None:
-    model = ChatAssisterr(model=HANDLE, api_key=KEY, base_url=server.base_url)
+    model = chat_model(model=HANDLE, api_key=KEY, base_url=server.base_url)
     recorder = Recorder()
     model.invoke("hi", config={"callbacks": [recorder]})
     list(model.stream("hi", config={"callbacks": [recorder]}))
@@ -227,7 +227,7 @@ SECURE = ["https://api.assisterr.ai", "http://127.0.0.1:8000", "http://localhost
 
 
 def _build_everything(base_url: str) -> None:
-    ChatAssisterr(model=HANDLE, api_key=KEY, base_url=base_url)
+    chat_model(model=HANDLE, api_key=KEY, base_url=base_url)
     Assisterr(model=HANDLE, api_key=KEY, base_url=base_url)
     AssisterrClient(api_key=KEY, base_url=base_url).close()
     AsyncAssisterrClient(api_key=KEY, base_url=base_url)
@@ -236,7 +236,7 @@ def _build_everything(base_url: str) -> None:
 @pytest.mark.parametrize("base_url", INSECURE)
 def test_plain_http_to_a_remote_host_warns(base_url: str) -> None:
     for build_one in (
-        lambda: ChatAssisterr(model=HANDLE, api_key=KEY, base_url=base_url),
+        lambda: chat_model(model=HANDLE, api_key=KEY, base_url=base_url),
         lambda: Assisterr(model=HANDLE, api_key=KEY, base_url=base_url),
         lambda: AssisterrChatMessageHistory(HANDLE, "sid", api_key=KEY, base_url=base_url),
         lambda: AssisterrClient(api_key=KEY, base_url=base_url).close(),
