@@ -10,6 +10,7 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
+from langchain_core.prompt_values import PromptValue
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
@@ -17,7 +18,7 @@ from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
-from assisterr_core import ClientSettings, QueryTemplate
+from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
 from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
 from assisterr_core.validation import check_identifier
 
@@ -132,6 +133,16 @@ class ChatAssisterr(BaseChatModel):
             "session_id": self.session_id,
             "stop": self.stop,
         }
+
+    def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
+        # langchain-core would read bytes as a sequence of messages and fail obscurely.
+        if isinstance(model_input, bytes | bytearray | memoryview):
+            raise InvalidRequestError(
+                "input",
+                "must be a string, messages or a prompt value, got "
+                f"{type(model_input).__name__}",
+            )
+        return super()._convert_input(model_input)
 
     def _get_ls_params(self, stop: list[str] | None = None, **kwargs: Any) -> LangSmithParams:
         params = LangSmithParams(

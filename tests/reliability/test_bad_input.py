@@ -107,12 +107,6 @@ def test_bytes_query_is_a_value_error(target: str, assisterr_emulator: EmulatorS
     assert assisterr_emulator.requests == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="langchain-core reads bytes as a sequence of messages and raises"
-    " NotImplementedError('Unsupported message type: int'); ChatAssisterr does not refuse"
-    " bytes itself",
-)
 @pytest.mark.parametrize("target", KINDS[:2])
 def test_bytes_query_through_langchain_is_a_value_error(
     target: str, assisterr_emulator: EmulatorServer
