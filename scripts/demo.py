@@ -12,8 +12,10 @@ import os
 import sys
 from contextlib import ExitStack
 
+from langchain.agents import create_agent
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
+from langchain_core.tools import tool
 from llama_index.core import Document, VectorStoreIndex
 from llama_index.core.embeddings import MockEmbedding
 
@@ -72,6 +74,22 @@ def langchain_session_memory(settings: dict[str, str]) -> str:
     return history.session_id
 
 
+def langchain_agent(settings: dict[str, str]) -> None:
+    say("LangChain: an agent calling a tool (tools travel in the query, the reply is parsed)")
+
+    @tool
+    def get_weather(city: str) -> str:
+        """Get the current weather in a city."""
+        return f"It is sunny and 21 degrees in {city}."
+
+    agent = create_agent(ChatAssisterr(**settings), tools=[get_weather])
+    result = agent.invoke({"messages": [("user", "What is the weather in 'Lisbon'?")]})
+    for message in result["messages"]:
+        calls = getattr(message, "tool_calls", None)
+        shown = f"calls {calls[0]['name']}({calls[0]['args']})" if calls else message.content
+        print(f"{message.type:>5}> {shown}")
+
+
 def llama_index_query_engine(settings: dict[str, str]) -> None:
     say("LlamaIndex: a query engine over three bundled documents, answer streamed")
     index = VectorStoreIndex.from_documents(
@@ -114,6 +132,7 @@ def main() -> None:
         try:
             langchain_streaming_chain(settings)
             created.append(langchain_session_memory(settings))
+            langchain_agent(settings)
             llama_index_query_engine(settings)
             asyncio.run(llama_index_async(settings))
         finally:

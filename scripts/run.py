@@ -20,7 +20,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-EXTRAS = {"demo": "all", "test": "test", "bench": "bench"}
+EXTRAS = {"demo": "demo", "test": "test", "bench": "bench"}
 
 
 def venv_python() -> Path:
