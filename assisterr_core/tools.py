@@ -13,7 +13,7 @@ import contextlib
 import json
 import re
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -118,11 +118,20 @@ def render_tool_calls(calls: Sequence[Mapping[str, Any]]) -> str:
 
 def parse_tool_reply(text: str, tools: Sequence[ToolSpec]) -> ToolReply:
     """Split a reply into prose and tool calls; what cannot be used lands in ``invalid``."""
-    found = _find_tool_json(text)
-    if found is None:
+    raw_calls: list[Any] = []
+    prose_parts: list[str] = []
+    pos = 0
+    for value, start, end in _json_candidates(text):
+        calls_here = _as_calls(value)
+        if calls_here is None:
+            continue
+        raw_calls += calls_here  # several call objects in one reply: keep every call
+        prose_parts.append(text[pos:start])
+        pos = end
+    if not raw_calls:
         return ToolReply(text=text, calls=[], invalid=[])
-    raw_calls, start, end = found
-    prose = " ".join(part.strip() for part in (text[:start], text[end:]) if part.strip())
+    prose_parts.append(text[pos:])
+    prose = " ".join(part.strip() for part in prose_parts if part.strip())
     known = {tool.name: tool for tool in tools}
     calls: list[ToolCall] = []
     invalid: list[InvalidToolCall] = []
@@ -141,19 +150,27 @@ def parse_tool_reply(text: str, tools: Sequence[ToolSpec]) -> ToolReply:
     return ToolReply(text=prose, calls=calls, invalid=invalid)
 
 
-def parse_json_answer(text: str) -> Any:
-    """The JSON value in a reply (fenced or among prose); ValueError if there is none."""
-    for candidate in _json_candidates(text):
-        return candidate[0]
-    raise ValueError(f"no JSON value in the reply: {text[:200]!r}")
+def json_values(text: str) -> list[Any]:
+    """Every JSON object or array in a reply: fenced blocks if any, else those among prose."""
+    return [value for value, _, _ in _json_candidates(text)]
 
 
-def _find_tool_json(text: str) -> tuple[list[Any], int, int] | None:
-    for value, start, end in _json_candidates(text):
-        calls = _as_calls(value)
-        if calls is not None:
-            return calls, start, end
-    return None
+def parse_json_answer(text: str, accept: Callable[[Any], object] | None = None) -> Any:
+    """The first JSON value in a reply that ``accept`` takes (any, by default).
+
+    ``accept`` may return a converted value or raise to refuse a candidate, so that a
+    stray ``[1]`` before the real answer is skipped. ValueError if no candidate is taken.
+    """
+    problems: list[str] = []
+    for value in json_values(text):
+        if accept is None:
+            return value
+        try:
+            return accept(value)
+        except Exception as exc:  # a refused candidate: try the next one
+            problems.append(f"{type(exc).__name__}: {exc}"[:300])
+    detail = f" ({problems[0]})" if problems else ""
+    raise ValueError(f"no usable JSON value in the reply{detail}: {text[:200]!r}")
 
 
 def _json_candidates(text: str) -> list[tuple[Any, int, int]]:
@@ -225,7 +242,9 @@ def _call_problem(name: Any, arguments: Any, known: Mapping[str, ToolSpec]) -> s
 
 def schema_problem(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> str | None:
     """A light check of an argument object: required keys and top-level JSON types."""
-    properties = schema.get("properties") or {}
+    properties = schema.get("properties")
+    if not isinstance(properties, dict):
+        properties = {}
     missing = [key for key in schema.get("required", []) if key not in arguments]
     if missing:
         return f"missing required argument(s): {', '.join(missing)}"
@@ -234,7 +253,8 @@ def schema_problem(arguments: Mapping[str, Any], schema: Mapping[str, Any]) -> s
         if extra:
             return f"unexpected argument(s): {', '.join(extra)}"
     for key, value in arguments.items():
-        expected = properties.get(key, {}).get("type") if isinstance(properties, dict) else None
+        sub = properties.get(key)  # JSON Schema allows true/false as a property schema
+        expected = sub.get("type") if isinstance(sub, dict) else None
         names = expected if isinstance(expected, list) else [expected] if expected else []
         allowed = tuple(t for n in names for t in _JSON_TYPES.get(n, ()))
         if allowed and not isinstance(value, allowed):

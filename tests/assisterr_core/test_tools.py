@@ -87,8 +87,34 @@ def test_schema_problem_booleans_are_not_integers() -> None:
 def test_json_answer() -> None:
     assert parse_json_answer('Here:\n```json\n{"a": 1}\n```') == {"a": 1}
     assert parse_json_answer('prose {"a": [1, 2]} more') == {"a": [1, 2]}
-    with pytest.raises(ValueError, match="no JSON"):
+    with pytest.raises(ValueError, match="no usable JSON"):
         parse_json_answer("nothing here")
+
+
+def test_json_answer_skips_candidates_the_caller_refuses() -> None:
+    def person(value: object) -> dict[str, object]:
+        if not isinstance(value, dict):
+            raise TypeError("not an object")
+        return value
+
+    assert parse_json_answer('Sure [1]: {"name": "Bob"}', person) == {"name": "Bob"}
+    with pytest.raises(ValueError, match="not an object"):
+        parse_json_answer("only [1] here", person)
+
+
+def test_calls_from_several_objects_are_all_kept() -> None:
+    reply = ('{"tool_calls": [{"name": "get_weather", "arguments": {"location": "Paris"}}]}\n'
+             'and {"tool_calls": [{"name": "get_weather", "arguments": {"location": "Rome"}}]}')
+    parsed = parse_tool_reply(reply, TOOLS)
+    assert [c.arguments["location"] for c in parsed.calls] == ["Paris", "Rome"]
+    assert parsed.text == "and"
+
+
+def test_boolean_property_schemas_do_not_crash() -> None:
+    schema = {"type": "object", "properties": {"x": True, "y": False}, "required": ["x"]}
+    assert schema_problem({"x": 1}, schema) is None
+    tool = ToolSpec("f", "", schema)
+    assert parse_tool_reply('{"name": "f", "arguments": {"x": 1}}', [tool]).calls
 
 
 def test_instructions_name_the_choice() -> None:
