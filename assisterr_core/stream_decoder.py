@@ -51,6 +51,8 @@ class StreamDecoder:
         self._data_lines: list[str] = []
         self._event = ""
         self._retry_at = 0
+        self._json_events = 0
+        self._text_events = 0
 
     @property
     def framing(self) -> Framing | None:
@@ -82,7 +84,29 @@ class StreamDecoder:
             raise MalformedResponseError("stream ended inside a UTF-8 character") from None
         deltas = self._drain(final=True)
         self._done = True
+        if self._json_events and not self._text_events:
+            raise MalformedResponseError(
+                f"the stream's {self._json_events} JSON event(s) carried no text"
+            )
         return deltas
+
+    def _text_of_sse_data(self, data: str) -> str | None:
+        stripped = data.strip()
+        if stripped[:1] in ("{", '"', "["):
+            try:
+                value = json.loads(stripped)
+            except json.JSONDecodeError:
+                return data  # text that merely starts like JSON
+            return self._event_text(value)
+        return data
+
+    def _event_text(self, value: Any) -> str | None:
+        """The text of a JSON event, counting events and those that carried text."""
+        self._json_events += 1
+        text = text_of_event(value)
+        if text is not None:
+            self._text_events += 1
+        return text
 
     def _drain(self, *, final: bool) -> list[str]:
         if self._framing is None:
@@ -124,7 +148,7 @@ class StreamDecoder:
                 self._retry_at = 0 if waiting < EAGER_RETRY_CHARS else waiting + waiting // 2
                 break
             pos = pos_after
-            delta = text_of_event(value)
+            delta = self._event_text(value)
             if delta:
                 deltas.append(delta)
         self._pending = text[pos:]
@@ -175,7 +199,7 @@ class StreamDecoder:
             return
         if event == "error":
             raise StreamErrorEvent(f"the stream reported an error: {_error_text(data)}")
-        delta = _text_of_sse_data(data)
+        delta = self._text_of_sse_data(data)
         if delta:
             deltas.append(delta)
 
@@ -192,7 +216,13 @@ def text_of_event(value: Any) -> str | None:
     for key in TEXT_KEYS:
         if key in value and value[key] is not None:
             inner = value[key]
-            return inner if isinstance(inner, str) else text_of_event(inner)
+            if isinstance(inner, str):
+                return inner
+            if isinstance(inner, dict | list):
+                return text_of_event(inner)
+            raise MalformedResponseError(
+                f"stream event has a non-text {key!r}: {json.dumps(inner)[:100]}"
+            )
     choices = value.get("choices")
     if isinstance(choices, list) and choices:
         return text_of_event(choices[0])
@@ -200,16 +230,6 @@ def text_of_event(value: Any) -> str | None:
         if value.get(key):
             raise StreamErrorEvent(f"the stream reported an error: {_error_text(value[key])}")
     return None
-
-
-def _text_of_sse_data(data: str) -> str | None:
-    stripped = data.strip()
-    if stripped[:1] in ('{', '"', "["):
-        try:
-            return text_of_event(json.loads(stripped))
-        except json.JSONDecodeError:
-            pass
-    return data
 
 
 def _detect_framing(text: str, *, final: bool) -> Framing | None:

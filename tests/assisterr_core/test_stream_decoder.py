@@ -154,3 +154,21 @@ def test_invalid_utf8_raises() -> None:
 def test_text_after_json_raises() -> None:
     with pytest.raises(MalformedResponseError, match="unexpected text"):
         decode(b'{"message": "a"} oops')
+
+
+@pytest.mark.parametrize("body", [b'{"message": 5}', b'data: {"message": true}\n\n'])
+def test_non_text_under_a_text_key_is_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedResponseError, match="non-text"):
+        decode(body)
+
+
+@pytest.mark.parametrize("body", [b"[1, 2]", b'{"meta": 1}{"meta": 2}', b'data: {"a": 1}\n\n'])
+def test_json_events_without_any_text_are_malformed(body: bytes) -> None:
+    with pytest.raises(MalformedResponseError, match="carried no text"):
+        decode(body)
+
+
+def test_empty_text_and_empty_bodies_are_empty_replies() -> None:
+    assert decode(b'{"message": ""}') == []
+    assert decode(b"") == []
+    assert decode(b"data: [DONE]\n\n") == []
