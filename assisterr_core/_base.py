@@ -98,6 +98,16 @@ class BaseClient:
             return urljoin(url, location)
         return None
 
+    def _scrubbed(self, error: AssisterrError) -> AssisterrError:
+        """The error with the API key masked, should a transport library ever echo it."""
+        key = self.settings.api_key.get_secret_value()
+        if key and any(isinstance(arg, str) and key in arg for arg in error.args):
+            error.args = tuple(
+                arg.replace(key, "**********") if isinstance(arg, str) else arg
+                for arg in error.args
+            )
+        return error
+
     def _retry_delay(self, spec: RequestSpec, error: AssisterrError, retries: int) -> float | None:
         """Seconds to wait before resending after ``error``, or None to raise it."""
         policy = self.retry_policy
@@ -105,7 +115,9 @@ class BaseClient:
             hint = error.retry_after if isinstance(error, RateLimitError) else None
             if hint is None:
                 hint = parse_retry_after(error.headers)
-            return policy.delay_after_status(retries, error.status_code, hint)
+            return policy.delay_after_status(
+                retries, error.status_code, hint, idempotent=spec.idempotent
+            )
         if isinstance(error, APIConnectionError):
             return policy.delay_after_failure(
                 retries, request_sent=error.request_sent, idempotent=spec.idempotent

@@ -1,10 +1,9 @@
 """The asynchronous client, on ``aiohttp``: one pooled session per event loop.
 
-An ``aiohttp.ClientSession`` belongs to the loop that created it. This client keeps one
-per loop and closes each when its loop shuts down (``asyncio.run``, ``asyncio.Runner``,
-pytest-asyncio and Jupyter all shut loops down that way), so one client works across
-several loops and leaves no unclosed session behind. ``await client.close()`` closes the
-current loop's session at once.
+One client works across several event loops in turn (``asyncio.run`` twice, Jupyter,
+pytest-asyncio) and leaves no unclosed session behind: see :mod:`._loop_sessions` for
+when each loop's session is closed. ``await client.close()`` closes the current loop's
+session at once.
 """
 
 from __future__ import annotations
@@ -12,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import threading
-import weakref
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TypeVar
@@ -22,6 +19,7 @@ import aiohttp
 
 from ._base import BaseClient
 from ._constants import MAX_REDIRECTS
+from ._loop_sessions import LoopSessions
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -54,10 +52,8 @@ class AsyncAssisterrClient(BaseClient):
     """Non-blocking client for the Assisterr SLM API; usable from any number of event loops."""
 
     def _setup(self) -> None:
-        self._lock = threading.Lock()
-        self._sessions: weakref.WeakKeyDictionary[
-            asyncio.AbstractEventLoop, _LoopSession
-        ] = weakref.WeakKeyDictionary()
+        self._sessions = LoopSessions(self._new_session)
+        self._sessions.bind_to(self)
 
     async def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
@@ -90,11 +86,7 @@ class AsyncAssisterrClient(BaseClient):
 
     async def close(self) -> None:
         """Close the running loop's connection pool now (others close with their loops)."""
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            entry = self._sessions.pop(loop, None)
-        if entry is not None:
-            await entry.close()
+        await self._sessions.close_current()
 
     aclose = close
 
@@ -124,7 +116,7 @@ class AsyncAssisterrClient(BaseClient):
                     for delta in decoder.feed(chunk):
                         yield delta
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                raise _translate(exc, streaming=True) from None
+                raise self._scrubbed(_translate(exc, streaming=True)) from None
             for delta in decoder.close():
                 yield delta
 
@@ -167,19 +159,11 @@ class AsyncAssisterrClient(BaseClient):
                 async with response:
                     return await _read_body(response)
             except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
-                raise _translate(exc, streaming=False) from None
+                raise self._scrubbed(_translate(exc, streaming=False)) from None
         raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
 
     async def _session(self) -> aiohttp.ClientSession:
-        loop = asyncio.get_running_loop()
-        with self._lock:
-            entry = self._sessions.get(loop)
-            if entry is not None and not entry.session.closed:
-                return entry.session
-            entry = _LoopSession(self._new_session())
-            self._sessions[loop] = entry
-        await entry.watch_loop()
-        return entry.session
+        return await self._sessions.current()
 
     def _new_session(self) -> aiohttp.ClientSession:
         timeout = aiohttp.ClientTimeout(
@@ -192,32 +176,6 @@ class AsyncAssisterrClient(BaseClient):
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
         )
-
-
-class _LoopSession:
-    """A session plus an async generator that the loop finalizes at shutdown, closing it."""
-
-    def __init__(self, session: aiohttp.ClientSession) -> None:
-        self.session = session
-        self._watcher: AsyncGenerator[None, None] | None = None
-
-    async def watch_loop(self) -> None:
-        # Loops call aclose() on every live async generator in shutdown_asyncgens():
-        # that is our hook to close the session while its loop can still run it.
-        self._watcher = self._close_on_shutdown()
-        await self._watcher.asend(None)
-
-    async def _close_on_shutdown(self) -> AsyncGenerator[None, None]:
-        try:
-            yield
-        finally:
-            await self.session.close()
-
-    async def close(self) -> None:
-        if self._watcher is not None:
-            await self._watcher.aclose()
-        else:
-            await self.session.close()
 
 
 def _payload(body: bytes | None) -> bytes | io.BytesIO | None:

@@ -2,7 +2,8 @@
 
 A chat may record a turn on the server as soon as the request reaches it, so a request is
 retried only when it cannot have been processed: the connection failed before it was sent,
-or the server answered 429, 502, 503 or 504. Read-only (GET) requests are also retried
+or the server answered 429, 502 or 503. A 504 (the gateway gave up waiting: the service may
+still be answering) is retried only for read-only (GET) requests, which are also retried
 after ambiguous failures such as a reset or a read timeout.
 """
 
@@ -21,7 +22,8 @@ from ._constants import (
     MAX_RETRY_DELAY,
 )
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+RETRYABLE_STATUSES = frozenset({429, 502, 503})
+RETRYABLE_IF_IDEMPOTENT = frozenset({504})
 
 
 @dataclass(frozen=True)
@@ -34,10 +36,13 @@ class RetryPolicy:
     max_retry_after: float = MAX_RETRY_AFTER
 
     def delay_after_status(
-        self, retries_done: int, status: int, retry_after: float | None
+        self, retries_done: int, status: int, retry_after: float | None, *, idempotent: bool = False
     ) -> float | None:
         """Seconds to wait before retrying an error status, or None to give up."""
-        if retries_done >= self.max_retries or status not in RETRYABLE_STATUSES:
+        retryable = status in RETRYABLE_STATUSES or (
+            idempotent and status in RETRYABLE_IF_IDEMPOTENT
+        )
+        if retries_done >= self.max_retries or not retryable:
             return None
         return self.backoff(retries_done, retry_after)
 

@@ -62,11 +62,10 @@ class Timeout:
             return cls()
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, tuple):
-            return cls(connect=float(value[0]), read=float(value[1]))
-        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-            raise InvalidRequestError("timeout", f"must be a positive number, got {value!r}")
-        return cls(connect=min(float(value), DEFAULT_CONNECT_TIMEOUT), read=float(value))
+        if isinstance(value, tuple) and len(value) == 2:
+            return cls(connect=_seconds(value[0]), read=_seconds(value[1]))
+        seconds = _seconds(value)
+        return cls(connect=min(seconds, DEFAULT_CONNECT_TIMEOUT), read=seconds)
 
 
 @dataclass(frozen=True)
@@ -93,6 +92,7 @@ class ClientSettings:
         key = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
         if not key:
             key = Secret(os.environ.get(ENV_API_KEY, ""))
+        key = _checked_key(key)
         url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
@@ -114,6 +114,26 @@ class ClientSettings:
             f"ClientSettings(base_url={self.base_url!r}, timeout={self.timeout!r}, "
             f"max_retries={self.max_retries}, api_key={'set' if self.api_key else 'unset'})"
         )
+
+
+def _seconds(value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
+        raise InvalidRequestError(
+            "timeout", f"must be positive seconds or a (connect, read) pair, got {value!r}"
+        )
+    return float(value)
+
+
+def _checked_key(key: Secret) -> Secret:
+    """Surrounding whitespace (a key read from a file) is dropped; inner whitespace,
+    control characters and non-ASCII cannot travel in a header and are refused, without
+    repeating the key."""
+    value = key.get_secret_value().strip()
+    if any(not (33 <= ord(char) <= 126) for char in value):
+        raise InvalidRequestError(
+            "api_key", "contains whitespace, control or non-ASCII characters (value not shown)"
+        )
+    return key if value == key.get_secret_value() else Secret(value)
 
 
 class InsecureTransportWarning(UserWarning):

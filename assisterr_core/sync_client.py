@@ -130,7 +130,7 @@ class AssisterrClient(BaseClient):
                     yield from decoder.feed(chunk)
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
                     http.client.HTTPException) as exc:
-                raise _translate(exc, streaming=True) from None
+                raise self._scrubbed(_translate(exc, streaming=True)) from None
             yield from decoder.close()
 
     def _send(self, spec: RequestSpec) -> bytes | requests.Response:
@@ -173,7 +173,7 @@ class AssisterrClient(BaseClient):
                     return _read_body(response)
             except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
                     http.client.HTTPException) as exc:
-                raise _translate(exc, streaming=False) from None
+                raise self._scrubbed(_translate(exc, streaming=False)) from None
         raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
 
 

@@ -170,7 +170,7 @@ def parse_json_answer(text: str, accept: Callable[[Any], object] | None = None) 
         except Exception as exc:  # a refused candidate: try the next one
             problems.append(f"{type(exc).__name__}: {exc}"[:300])
     detail = f" ({problems[0]})" if problems else ""
-    raise ValueError(f"no usable JSON value in the reply{detail}: {text[:200]!r}")
+    raise ValueError(f"no JSON value in the reply could be used{detail}: {text[:200]!r}")
 
 
 def _json_candidates(text: str) -> list[tuple[Any, int, int]]:

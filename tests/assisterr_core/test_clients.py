@@ -174,13 +174,26 @@ def test_html_error_page(api: ClientDriver, assisterr_emulator: EmulatorServer) 
         api.call("chat", HANDLE, "hi")
 
 
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
+@pytest.mark.parametrize("status", [429, 502, 503])
 def test_transient_errors_are_retried(
     api: ClientDriver, assisterr_emulator: EmulatorServer, status: int
 ) -> None:
     assisterr_emulator.inject(status=status, retry_after="0", times=2)
     assert api.call("chat", HANDLE, "hi").text.endswith("hi")
     assert len(assisterr_emulator.requests) == 3
+
+
+def test_gateway_timeout_resends_reads_but_not_chats(
+    api: ClientDriver, assisterr_emulator: EmulatorServer
+) -> None:
+    sid = api.call("create_session", HANDLE)
+    assisterr_emulator.inject(status=504, retry_after="0", path_contains="/chat")
+    with pytest.raises(ServerError):  # the service may still be answering: never resent
+        api.call("chat", HANDLE, "once", session_id=sid)
+    assert len(assisterr_emulator.chat_requests()) == 1
+    assisterr_emulator.inject(status=504, retry_after="0", path_contains="/history")
+    assert api.call("get_history", HANDLE, sid) == []
+    assert [r.path.endswith("/history/") for r in assisterr_emulator.requests[-2:]] == [True] * 2
 
 
 def test_retries_run_out(driver_for: Any, assisterr_emulator: EmulatorServer) -> None:
@@ -372,3 +385,48 @@ def test_unknown_status_is_an_api_status_error(
     with pytest.raises(APIStatusError) as caught:
         api.call("create_session", HANDLE)
     assert type(caught.value) is APIStatusError and caught.value.status_code == 409
+
+
+LIFECYCLE_SCRIPT = """
+import asyncio, gc, os, sys, warnings
+warnings.simplefilter("always")
+from assisterr_core import AsyncAssisterrClient
+url, key, case = sys.argv[1], sys.argv[2], sys.argv[3]
+
+def fds():
+    return len(os.listdir("/proc/self/fd"))
+
+if case == "idle-default-loop":  # what LlamaIndex's asyncio_run does: the loop stays open
+    client = AsyncAssisterrClient(base_url=url, api_key=key)
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    for _ in range(2):
+        loop.run_until_complete(client.chat("h", "hi"))
+elif case == "clients-dropped-while-running":  # one client per tenant key, then dropped
+    async def main():
+        before = fds()
+        for tenant in range(80):
+            client = AsyncAssisterrClient(base_url=url, api_key=key)
+            await client.chat("h", f"tenant {tenant}")
+            del client
+            gc.collect()
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.2)
+        assert fds() - before < 10, (before, fds())
+    asyncio.run(main())
+print("done", flush=True)
+"""
+
+
+@pytest.mark.parametrize("case", ["idle-default-loop", "clients-dropped-while-running"])
+def test_async_sessions_are_closed_however_loops_and_clients_end(
+    assisterr_emulator: EmulatorServer, case: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "dev", "-c", LIFECYCLE_SCRIPT, assisterr_emulator.base_url,
+         assisterr_emulator.api_key, case],
+        capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip() == "done"
+    assert "Unclosed" not in done.stderr and "ResourceWarning" not in done.stderr, done.stderr

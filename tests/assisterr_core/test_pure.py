@@ -37,10 +37,12 @@ from assisterr_core.validation import check_identifier, check_query, path_segmen
 class TestRetryPolicy:
     def test_retryable_statuses_only(self) -> None:
         policy = RetryPolicy(max_retries=2)
-        for status in (429, 502, 503, 504):
+        for status in (429, 502, 503):
             assert policy.delay_after_status(0, status, None) is not None
-        for status in (400, 401, 403, 404, 422, 500, 501):
+        for status in (400, 401, 403, 404, 422, 500, 501, 504):
             assert policy.delay_after_status(0, status, None) is None
+        # A 504 means the service may still be answering: only reads are resent.
+        assert policy.delay_after_status(0, 504, None, idempotent=True) is not None
 
     def test_gives_up_after_max_retries(self) -> None:
         policy = RetryPolicy(max_retries=2)
@@ -231,6 +233,14 @@ class TestSettings:
         ClientSettings.resolve(api_key="k", base_url="http://127.0.0.1:9")  # no warning
         ClientSettings.resolve(api_key="k", base_url="http://localhost:9")
 
+    def test_api_key_is_checked_without_being_shown(self) -> None:
+        settings = ClientSettings.resolve(api_key="  sk-from-a-file\n", base_url="https://x.test")
+        assert settings.api_key.get_secret_value() == "sk-from-a-file"
+        for bad in ("sk-in ner", "sk-\x00nul", "sk-\u00e9"):
+            with pytest.raises(InvalidRequestError, match="api_key") as caught:
+                ClientSettings.resolve(api_key=bad, base_url="https://x.test")
+            assert bad.strip() not in str(caught.value)
+
     @pytest.mark.parametrize("url", ["ftp://x", "not a url", "https://user:pw@x.test"])
     def test_bad_base_urls(self, url: str) -> None:
         with pytest.raises(InvalidRequestError, match="base_url"):
@@ -239,8 +249,9 @@ class TestSettings:
     def test_timeouts(self) -> None:
         assert Timeout.coerce(3) == Timeout(connect=3, read=3)
         assert Timeout.coerce((1, 20)) == Timeout(connect=1, read=20)
-        with pytest.raises(InvalidRequestError):
-            Timeout.coerce(-1)
+        for bad in (-1, 0, (0, 5), (5, -1), (1,), "3", True):
+            with pytest.raises(InvalidRequestError, match="timeout"):
+                Timeout.coerce(bad)  # type: ignore[arg-type]
         with pytest.raises(InvalidRequestError):
             ClientSettings.resolve(api_key="k", max_retries=-1)
 

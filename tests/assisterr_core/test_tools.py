@@ -87,7 +87,7 @@ def test_schema_problem_booleans_are_not_integers() -> None:
 def test_json_answer() -> None:
     assert parse_json_answer('Here:\n```json\n{"a": 1}\n```') == {"a": 1}
     assert parse_json_answer('prose {"a": [1, 2]} more') == {"a": [1, 2]}
-    with pytest.raises(ValueError, match="no usable JSON"):
+    with pytest.raises(ValueError, match="no JSON value"):
         parse_json_answer("nothing here")
 
 
