@@ -88,7 +88,10 @@ class ChatRequest:
         """A whole reply as a chat result, cut before the first stop sequence."""
         text, _ = cut_at_stop(reply.text, self.stop)
         message_at = reply.message_at.isoformat() if reply.message_at else None
-        metadata = self.metadata(message_at=message_at)
+        return self.text_result(text, self.metadata(message_at=message_at))
+
+    def text_result(self, text: str, metadata: dict[str, Any]) -> ChatResult:
+        """The chat result of a reply's (already cut) text, its tool calls parsed."""
         message = (AIMessage(content=text, response_metadata=metadata) if self.tools is None
                    else tool_message(text, self.tools, metadata))
         return ChatResult(generations=[ChatGeneration(message=message)])
@@ -117,12 +120,13 @@ class StreamAssembler:
     """Turns a stream's text deltas into chunks: stop sequences cut, metadata on the last.
 
     With tools bound the text is held back and arrives in the last chunk, parsed: prose and
-    calls can only be told apart once the whole reply is there.
+    calls can only be told apart once the whole reply is there. After :meth:`finish`,
+    :meth:`result` is the whole reply read like a non-streamed one.
     """
 
     request: ChatRequest
     _cutter: StopSequenceCutter = field(init=False)
-    _held: list[str] = field(init=False, default_factory=list)
+    _text: list[str] = field(init=False, default_factory=list)
 
     def __post_init__(self) -> None:
         self._cutter = StopSequenceCutter(self.request.stop)
@@ -135,10 +139,8 @@ class StreamAssembler:
     def feed(self, delta: str) -> ChatGenerationChunk | None:
         """The chunk to emit for ``delta`` now, if any text is safe to show."""
         text = self._cutter.feed(delta)
-        if self.request.tools is not None:
-            self._held.append(text)
-            return None
-        if not text:
+        self._text.append(text)
+        if self.request.tools is not None or not text:
             return None
         message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
         return ChatGenerationChunk(message=message)
@@ -146,10 +148,16 @@ class StreamAssembler:
     def finish(self) -> ChatGenerationChunk:
         """The final chunk: held-back text, the reply's metadata, ``chunk_position="last"``."""
         text = self._cutter.flush()
+        self._text.append(text)
         metadata = self.request.metadata()
         if self.request.tools is not None:
-            message = tool_chunk("".join(self._held) + text, self.request.tools, metadata)
+            message = tool_chunk("".join(self._text), self.request.tools, metadata)
         else:
             message = AIMessageChunk(content=text, response_metadata=metadata,
                                      chunk_position="last")
         return ChatGenerationChunk(message=message)
+
+    def result(self) -> ChatResult:
+        """The streamed reply as one result, parsed from its whole text (as ``invoke`` does),
+        not from added chunks: adding re-derives calls without the tools' schemas."""
+        return self.request.text_result("".join(self._text), self.request.metadata())

@@ -8,12 +8,13 @@ the instruction text of :mod:`assisterr_core.tools` and parses the reply with it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
-from langchain_core.messages.tool import invalid_tool_call, tool_call
+from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from assisterr_core.tools import (
     ToolSpec,
@@ -110,8 +111,25 @@ def tool_message(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any])
 
 
 def tool_chunk(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any]) -> AIMessageChunk:
-    """The same as one last stream chunk (its ``tool_call_chunks`` follow from the calls)."""
-    return AIMessageChunk(
-        **tool_call_fields(text, tools), response_metadata=metadata, chunk_position="last"
-    )
+    """The same as one last stream chunk, built so that adding chunks keeps it true.
 
+    ``chunk + chunk`` re-derives the calls from ``tool_call_chunks`` with no schema at hand:
+    any chunk whose ``args`` parse to a JSON object becomes a valid call. So valid calls
+    get their arguments as JSON, and invalid ones get ``args`` that never parse (the error,
+    then the arguments): after adding they stay invalid, only without their ``error``.
+    """
+    fields = tool_call_fields(text, tools)
+    chunks = [tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"])
+              for c in fields["tool_calls"]]
+    chunks += [tool_call_chunk(name=c["name"], args=unparsable_args(c), id=c["id"])
+               for c in fields["invalid_tool_calls"]]
+    message = AIMessageChunk(content=fields["content"], tool_call_chunks=chunks,
+                             response_metadata=metadata, chunk_position="last")
+    # The validator derived the calls from the chunks; this chunk alone keeps the errors.
+    message.invalid_tool_calls = fields["invalid_tool_calls"]
+    return message
+
+
+def unparsable_args(call: InvalidToolCall) -> str:
+    """An invalid call's ``args`` for a tool call chunk: not JSON, whatever the arguments."""
+    return f"(invalid call: {call['error']}) {call['args'] or ''}".rstrip()

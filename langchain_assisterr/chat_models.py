@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
 from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
-from langchain_core.language_models.chat_models import agenerate_from_stream, generate_from_stream
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
@@ -23,7 +22,7 @@ from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
 from assisterr_core.validation import check_identifier
 
 from . import _clients
-from ._request import PROVIDER, ChatRequest, merge_stop
+from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
 from ._structured import StructuredMethod, structured_output
 from ._tools import Protocol, tool_choice_name
 
@@ -43,11 +42,11 @@ class ChatAssisterr(BaseChatModel):
     Tools and structured output work over the text-only API by instructions in the query
     (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
     are as good as the SLM is at following them. With tools bound, a stream holds the reply
-    back and yields it as one parsed chunk, equal to what ``invoke`` returns. (Adding chunks
-    with ``+`` makes langchain-core re-derive calls from ``tool_call_chunks``: a call to an
-    unknown tool, or with arguments off the schema, then shows as a tool call, which a tool
-    node answers with an error.) In a session, tool instructions are sent with the turns
-    since the model's last reply (the new user message or the tool results).
+    back and yields it as one parsed chunk, equal to what ``invoke`` returns. A call to an
+    unknown tool, or with arguments off the schema, stays in ``invalid_tool_calls`` when
+    chunks are added (as LangGraph does), its error then written in its ``args``. In a
+    session, tool instructions are sent with the turns since the model's last reply (the
+    new user message or the tool results).
 
     Example:
         .. code-block:: python
@@ -219,9 +218,12 @@ class ChatAssisterr(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
-            return generate_from_stream(self._stream(messages, stop, run_manager, **kwargs))
         request = self._request(messages, stop, kwargs)
+        if self.streaming:
+            assembler = request.chunks()
+            for _ in self._stream_reply(assembler, run_manager):
+                pass
+            return assembler.result()
         reply = self._client.chat(request.handle, request.query, session_id=request.session_id)
         return request.result(reply)
 
@@ -232,11 +234,12 @@ class ChatAssisterr(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        if self.streaming:
-            return await agenerate_from_stream(
-                self._astream(messages, stop, run_manager, **kwargs)
-            )
         request = self._request(messages, stop, kwargs)
+        if self.streaming:
+            assembler = request.chunks()
+            async for _ in self._astream_reply(assembler, run_manager):
+                pass
+            return assembler.result()
         reply = await self._async_client.chat(
             request.handle, request.query, session_id=request.session_id
         )
@@ -249,8 +252,24 @@ class ChatAssisterr(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        request = self._request(messages, stop, kwargs)
-        assembler = request.chunks()
+        yield from self._stream_reply(self._request(messages, stop, kwargs).chunks(), run_manager)
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        assembler = self._request(messages, stop, kwargs).chunks()
+        async for chunk in self._astream_reply(assembler, run_manager):
+            yield chunk
+
+    def _stream_reply(
+        self, assembler: StreamAssembler, run_manager: CallbackManagerForLLMRun | None
+    ) -> Iterator[ChatGenerationChunk]:
+        """Stream the assembler's request, feeding it every delta and firing callbacks."""
+        request = assembler.request
         deltas = self._client.stream(request.handle, request.query, session_id=request.session_id)
         try:
             for delta in deltas:
@@ -268,15 +287,11 @@ class ChatAssisterr(BaseChatModel):
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
-    async def _astream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: AsyncCallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+    async def _astream_reply(
+        self, assembler: StreamAssembler, run_manager: AsyncCallbackManagerForLLMRun | None
     ) -> AsyncIterator[ChatGenerationChunk]:
-        request = self._request(messages, stop, kwargs)
-        assembler = request.chunks()
+        """The async twin of :meth:`_stream_reply`."""
+        request = assembler.request
         deltas = self._async_client.stream(
             request.handle, request.query, session_id=request.session_id
         )

@@ -6,7 +6,9 @@ plays the model; the tests check what ChatAssisterr sends and how it reads the r
 
 from __future__ import annotations
 
+import functools
 import json
+import operator
 from typing import Any
 
 import pytest
@@ -204,3 +206,69 @@ def test_session_without_new_turns_is_refused_without_tools(
 ) -> None:
     with pytest.raises(InvalidRequestError, match="last message must come from the user"):
         chat.invoke([HumanMessage("hi"), AIMessage("hello")], session_id=session_id)
+
+
+INVALID_CALLS = {
+    "unknown tool": (_calls(_call("nope", city="Paris")), "nope", "unknown tool 'nope'"),
+    "missing argument": (_calls(_call("get_weather")), "get_weather",
+                         "missing required argument(s): city"),
+}
+
+
+def _invalid_only(message: AIMessage, name: str) -> None:
+    assert message.tool_calls == []
+    assert [c["name"] for c in message.invalid_tool_calls] == [name]
+
+
+@pytest.mark.parametrize("case", INVALID_CALLS)
+def test_invalid_calls_stay_invalid_however_the_reply_is_read(
+    case: str, conn: dict[str, Any], assisterr_emulator: EmulatorServer
+) -> None:
+    reply, name, error = INVALID_CALLS[case]
+    assisterr_emulator.set_responder(lambda _: reply)
+    plain = ChatAssisterr(model="test-slm", **conn).bind_tools([get_weather])
+    streaming = ChatAssisterr(model="test-slm", streaming=True, **conn).bind_tools([get_weather])
+
+    invoked = plain.invoke("Weather?")
+    _invalid_only(invoked, name)
+    assert error in (invoked.invalid_tool_calls[0]["error"] or "")
+    streamed_invoke = streaming.invoke("Weather?")  # langchain-core adds the chunks
+    _invalid_only(streamed_invoke, name)
+    assert error in (streamed_invoke.invalid_tool_calls[0]["args"] or "")
+    chunks = list(plain.stream("Weather?"))
+    _invalid_only(chunks[-1], name)
+    assert chunks[-1].invalid_tool_calls[0]["error"] == invoked.invalid_tool_calls[0]["error"]
+    added = functools.reduce(operator.add, chunks, AIMessageChunk(content=""))
+    _invalid_only(added, name)
+
+    agent = create_agent(ChatAssisterr(model="test-slm", **conn), tools=[get_weather])
+    states = [event for mode, event in agent.stream(
+        {"messages": [HumanMessage("Weather?")]}, stream_mode=["messages", "values"]
+    ) if mode == "values"]
+    final = states[-1]["messages"]
+    assert [type(m) for m in final] == [HumanMessage, AIMessage]  # no tool was called
+    _invalid_only(final[-1], name)
+    assert len(assisterr_emulator.chat_requests()) == 4  # the agent asked once
+
+
+@pytest.mark.parametrize("case", INVALID_CALLS)
+async def test_a_streaming_generate_reparses_the_whole_reply(
+    case: str, conn: dict[str, Any], assisterr_emulator: EmulatorServer
+) -> None:
+    reply, name, error = INVALID_CALLS[case]
+    assisterr_emulator.set_responder(lambda _: reply)
+    model = ChatAssisterr(model="test-slm", streaming=True, **conn)
+    tools = [{"type": "function", "function": {
+        "name": "get_weather", "parameters": {
+            "type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }}]
+    messages: list[Any] = [HumanMessage("Weather?")]
+    results = [model._generate(messages, tools=tools),
+               await model._agenerate(messages, tools=tools)]
+    for result in results:
+        message = result.generations[0].message
+        assert isinstance(message, AIMessage)
+        _invalid_only(message, name)
+        assert error in (message.invalid_tool_calls[0]["error"] or "")
+        assert message.invalid_tool_calls[0]["args"] == json.dumps(
+            json.loads(reply)["tool_calls"][0]["arguments"])
