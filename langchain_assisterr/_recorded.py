@@ -68,8 +68,9 @@ def _role_and_text(message: BaseMessage, index: int) -> tuple[bool, str]:
 def _same(is_user: bool, text: str, turn: HistoryMessage) -> bool:
     if is_user != turn.is_user:
         return False
-    if is_user:
-        return text.strip() == turn.text.strip()
+    if is_user:  # a session's query may wrap the message in system text or markup
+        message = text.strip()
+        return message == turn.text.strip() or (bool(message) and message in turn.text)
     # A reply cut client-side by a stop sequence is a prefix of the recorded reply.
     return turn.text.strip().startswith(text.strip())
 

@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assisterr_core import ChatReply, ChatTurn, QueryTemplate, render_query
-from assisterr_core.prompt import latest_user_text
+from assisterr_core.prompt import latest_user_text, normalize_turns
 from assisterr_core.stop import StopSequenceCutter, cut_at_stop
 from assisterr_core.tools import ToolSpec
 
@@ -54,22 +54,20 @@ class ChatRequest:
         stop: Sequence[str] = (),
         protocol: Protocol | None = None,
     ) -> ChatRequest:
-        """Stateless: the whole conversation in one query. Session: only the newest message.
+        """Stateless: the whole conversation in one query. Session: what the server lacks.
 
-        A protocol's instructions join the system text. In a session, where the server
-        holds the earlier turns, they go with the turns since the model's last reply (the
-        newest user message, or the tool results it asked for).
+        A protocol's instructions join the system text. A session holds the earlier user and
+        assistant turns but no system text, so the system text is sent each time with the
+        turns since the model's last reply (the newest user message, or, with tools, the
+        tool results it asked for); a lone new user message is sent as is.
         """
         protocol = protocol or Protocol()
         turns = to_chat_turns(messages)
         instructions = protocol.instructions
         if session_id is None:
             query = render_query(_with_system(turns, instructions), template)
-        elif instructions is None:
-            query = latest_user_text(turns)
         else:
-            query = render_query([ChatTurn("system", instructions), *_since_reply(turns)],
-                                 template)
+            query = _session_query(turns, instructions, template)
         return cls(handle, query, session_id, tuple(stop), protocol.tools)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
@@ -107,6 +105,22 @@ def _with_system(turns: list[ChatTurn], text: str | None) -> list[ChatTurn]:
         return turns
     at = next((i for i, turn in enumerate(turns) if turn.role != "system"), len(turns))
     return [*turns[:at], ChatTurn("system", text), *turns[at:]]
+
+
+def _session_query(
+    turns: list[ChatTurn], instructions: str | None, template: QueryTemplate | None
+) -> str:
+    """A session's query: the system text with the turns the server has not seen."""
+    turns = normalize_turns(turns)
+    system = [turn for turn in turns if turn.role == "system" and turn.text.strip()]
+    if instructions is None:
+        latest = latest_user_text(turns)  # no tools: the last message must be the user's
+        if not system:
+            return latest
+        pending = [ChatTurn("user", latest)]
+    else:
+        pending = _since_reply(turns)
+    return render_query(_with_system([*system, *pending], instructions), template)
 
 
 def _since_reply(turns: list[ChatTurn]) -> list[ChatTurn]:

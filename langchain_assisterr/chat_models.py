@@ -35,9 +35,11 @@ class ChatAssisterr(BaseChatModel):
 
     Stateless by default: the conversation is rendered into the one query the API takes
     (a lone human message is sent as is). With ``session_id`` (field, or
-    ``invoke(..., session_id=...)``) the server keeps the conversation and only the newest
-    human message is sent. ``stop`` sequences are applied client-side. Errors are the
-    core's typed errors (``assisterr_core.AuthenticationError``, ``NotFoundError``, ...).
+    ``invoke(..., session_id=...)``) the server keeps the user and assistant turns, so only
+    the system text and the newest human message are sent, rendered like a conversation
+    (the message alone, as is, when there is no system text). ``stop`` sequences are
+    applied client-side. Errors are the core's typed errors
+    (``assisterr_core.AuthenticationError``, ``NotFoundError``, ...).
 
     Tools and structured output work over the text-only API by instructions in the query
     (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
@@ -70,7 +72,8 @@ class ChatAssisterr(BaseChatModel):
     max_retries: int = 2
     """Retries of requests that cannot have reached the model (never a sent chat)."""
     session_id: str | None = None
-    """Server-side session to talk in; only the newest human message is then sent."""
+    """Server-side session to talk in; only the system text and the newest human message
+    are then sent."""
     stop: list[str] | None = None
     """Stop sequences, merged with those of each call; the reply is cut before the first."""
     streaming: bool = False

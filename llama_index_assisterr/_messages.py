@@ -20,7 +20,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatTurn, QueryTemplate, UnsupportedContentError, render_query
-from assisterr_core.prompt import latest_user_text
+from assisterr_core.prompt import latest_user_text, normalize_turns
 
 
 def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) -> list[ChatTurn]:
@@ -41,10 +41,19 @@ def chat_query(
     system_prompt: str | None = None,
     in_session: bool = False,
 ) -> str:
-    """The query for a chat call: the rendered conversation, or in a server-side session
-    only the newest user message (the server holds the earlier turns)."""
+    """The query for a chat call: the rendered conversation. A server-side session holds the
+    earlier user and assistant turns but no system text: it gets the system text and the
+    newest user message, rendered (that message alone, as is, without system text)."""
     turns = to_turns(messages, system_prompt)
-    return latest_user_text(turns) if in_session else render_query(turns, template)
+    return session_query(turns, template) if in_session else render_query(turns, template)
+
+
+def session_query(turns: Sequence[ChatTurn], template: QueryTemplate) -> str:
+    """All system turns and the newest user message, through ``template``."""
+    normalized = normalize_turns(turns)
+    latest = latest_user_text(normalized)
+    system = [turn for turn in normalized if turn.role == "system" and turn.text.strip()]
+    return render_query([*system, ChatTurn("user", latest)], template) if system else latest
 
 
 def completion_query(

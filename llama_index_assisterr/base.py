@@ -74,10 +74,13 @@ class Assisterr(LLM):
     """An Assisterr SLM, addressed by its handle name, for LlamaIndex.
 
     Stateless by default: chat calls render the whole conversation into one query. With
-    ``session_id`` (a field, or a per-call keyword) the server keeps the conversation and
-    only the newest user message is sent. A ``stop`` keyword cuts replies client-side.
-    Connection settings (key, URL, timeout, retries) are fixed when the instance is built;
-    clients may be injected with ``client=`` and ``async_client=``.
+    ``session_id`` (a field, or a per-call keyword) the server keeps the user and assistant
+    turns, so only the system text (system messages, ``system_prompt``, a chat engine's
+    retrieved context) and the newest user message are sent, rendered through
+    ``query_template`` (the message alone, as is, when there is no system text). A ``stop``
+    keyword cuts replies client-side. Connection settings (key, URL, timeout, retries) are
+    fixed when the instance is built; clients may be injected with ``client=`` and
+    ``async_client=``.
 
     ``structured_predict`` and its async and streaming forms ask for a JSON answer with the
     core's protocol (``json_prompt_template``) and read it forgivingly.
@@ -107,7 +110,8 @@ class Assisterr(LLM):
     timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for a reply.")
     max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
     session_id: str | None = Field(
-        default=None, description="A server-side session: send only the newest user message."
+        default=None, description="A server-side session: send only the system text and the newest "
+        "user message."
     )
     query_template: QueryTemplate = Field(
         default=transcript_template,

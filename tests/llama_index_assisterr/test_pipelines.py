@@ -11,7 +11,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.instrumentation.events.llm import LLMChatInProgressEvent
 from llama_index.core.memory import ChatMemoryBuffer
 
-from assisterr_core import StreamInterruptedError
+from assisterr_core import AssisterrClient, StreamInterruptedError
 from assisterr_core.emulator import EmulatorServer
 from assisterr_core.emulator.responders import ResponderRequest, default_responder
 from llama_index_assisterr import Assisterr
@@ -208,3 +208,21 @@ async def test_chat_engine_async_streaming(
 
     assert first_text.endswith(FIRST)
     assert len(second_tokens) > 1 and "".join(second_tokens) == REMEMBERED
+
+
+async def test_a_context_chat_engine_in_a_session_sends_the_retrieved_text(
+    index: VectorStoreIndex, rag_server: EmulatorServer
+) -> None:
+    with AssisterrClient(base_url=rag_server.base_url, api_key=rag_server.api_key) as client:
+        sid = client.create_session("test-slm")
+    llm = make_llm(rag_server, session_id=sid)
+    engine = chat_engine(index, llm, "context")
+
+    assert str(engine.chat(FIRST)).endswith(FIRST)
+    assert str(await engine.achat(QUESTION)) == ANSWER
+    first, second = (r.query or "" for r in rag_server.chat_requests())
+    for query, question in ((first, FIRST), (second, QUESTION)):
+        assert "The capital of France is Paris." in query
+        assert query.endswith(f"\n\n{question}")
+        assert "Ada" not in query.replace(FIRST, "")  # earlier turns stay on the server
+    assert [role for role, _ in rag_server.history(sid)] == ["user", "assistant"] * 2

@@ -17,6 +17,8 @@ from llama_index.core.instrumentation.events.span import SpanDropEvent
 from assisterr_core import (
     AssisterrClient,
     AuthenticationError,
+    ChatTurn,
+    Llama3Template,
     NotFoundError,
     ServerError,
     UnsupportedContentError,
@@ -43,7 +45,7 @@ def session_id(assisterr_emulator: EmulatorServer) -> str:
 
 
 @pytest.mark.parametrize("method", ["chat", "stream_chat", "achat", "astream_chat"])
-def test_session_field_sends_only_the_newest_user_message(
+def test_session_field_sends_the_system_text_and_the_newest_user_message(
     assisterr_emulator: EmulatorServer, session_id: str, method: str
 ) -> None:
     llm = make_llm(assisterr_emulator, session_id=session_id)
@@ -51,9 +53,21 @@ def test_session_field_sends_only_the_newest_user_message(
     run_method(llm, method, CONVERSATION)
 
     received = assisterr_emulator.chat_requests()[-1]
-    assert received.query == "And 3+3?"
+    assert received.query == "Be brief.\n\nAnd 3+3?"
     assert received.session_id == session_id
-    assert assisterr_emulator.history(session_id)[0] == ("user", "And 3+3?")
+    assert assisterr_emulator.history(session_id)[0] == ("user", "Be brief.\n\nAnd 3+3?")
+
+
+def test_session_query_goes_through_the_template_and_a_lone_message_is_sent_as_is(
+    assisterr_emulator: EmulatorServer, session_id: str
+) -> None:
+    llm = make_llm(assisterr_emulator, session_id=session_id, query_template=Llama3Template())
+    llm.chat(CONVERSATION)
+    llm.chat([ChatMessage(content="Alone")])
+    first, second = (r.query for r in assisterr_emulator.chat_requests())
+    assert first == Llama3Template()([ChatTurn("system", "Be brief."),
+                                      ChatTurn("user", "And 3+3?")])
+    assert second == "Alone"
 
 
 def test_session_per_call_keyword_and_server_memory(

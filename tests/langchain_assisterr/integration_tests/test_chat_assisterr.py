@@ -18,6 +18,7 @@ from pydantic import ValidationError
 
 from assisterr_core import (
     AuthenticationError,
+    ChatTurn,
     InvalidRequestError,
     Llama3Template,
     NotFoundError,
@@ -109,19 +110,36 @@ def test_non_text_content_fails_before_sending(
 # --- sessions and model override ------------------------------------------------------
 
 @pytest.mark.parametrize("how", ["field", "call"])
-def test_session_mode_sends_only_the_newest_message(
+def test_session_mode_sends_the_system_text_and_the_newest_message(
     conn: dict[str, Any], assisterr_emulator: EmulatorServer, session_id: str, how: str
 ) -> None:
     conversation = [SystemMessage("S"), HumanMessage("first"), AIMessage("answer"),
-                    HumanMessage("second")]
+                    SystemMessage("T"), HumanMessage("second")]
     if how == "field":
         reply = ChatAssisterr(model=HANDLE, session_id=session_id, **conn).invoke(conversation)
     else:
         reply = ChatAssisterr(model=HANDLE, **conn).invoke(conversation, session_id=session_id)
     sent = assisterr_emulator.chat_requests()[-1]
-    assert (sent.query, sent.session_id) == ("second", session_id)
+    assert (sent.query, sent.session_id) == ("S\n\nT\n\nsecond", session_id)
     assert reply.response_metadata["session_id"] == session_id
-    assert assisterr_emulator.history(session_id)[0] == ("user", "second")
+    assert assisterr_emulator.history(session_id)[0] == ("user", "S\n\nT\n\nsecond")
+
+
+async def test_session_mode_renders_system_text_through_the_template(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer, session_id: str
+) -> None:
+    chat = ChatAssisterr(model=HANDLE, session_id=session_id, **conn)
+    chat.invoke([SystemMessage("Answer in French."), HumanMessage("Hello")])
+    async for _ in chat.astream([SystemMessage("Answer in French."), HumanMessage("Hi")]):
+        pass
+    llama = chat.model_copy(update={"query_template": Llama3Template()})
+    llama.invoke([SystemMessage("Answer in French."), HumanMessage("Bye")])
+    llama.invoke("Alone")  # no system text: sent as is, whatever the template
+    first, second, third, fourth = (r.query for r in assisterr_emulator.chat_requests())
+    assert (first, second) == ("Answer in French.\n\nHello", "Answer in French.\n\nHi")
+    assert third == Llama3Template()([ChatTurn("system", "Answer in French."),
+                                      ChatTurn("user", "Bye")])
+    assert fourth == "Alone"
 
 
 async def test_session_memory_answers_from_the_server(

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
 from langchain_core.runnables import ConfigurableField
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from pydantic import SecretStr
@@ -151,6 +152,25 @@ def test_runnable_with_message_history_leaves_one_copy_of_each_turn(
     assert assisterr_emulator.history(session_id) == _expected_turns()
     assert [r.query for r in assisterr_emulator.chat_requests()] == [FIRST, RECALL]
     assert {r.session_id for r in assisterr_emulator.chat_requests()} == {session_id}
+
+
+def test_a_system_prompt_reaches_the_session_and_its_turns_are_recognised(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer, session_id: str
+) -> None:
+    model = ChatAssisterr(model=HANDLE, session_id=session_id, **conn)
+    prompt = ChatPromptTemplate.from_messages([
+        ("system", "Be brief."), MessagesPlaceholder("history"), ("human", "{question}"),
+    ])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # langchain-core's own notice
+        chain = RunnableWithMessageHistory(
+            prompt | model,
+            lambda sid: AssisterrChatMessageHistory(HANDLE, sid, **conn),
+            input_messages_key="question", history_messages_key="history",
+        )
+    config: Any = {"configurable": {"session_id": session_id}}
+    chain.invoke({"question": FIRST}, config=config)  # add_messages finds the turn recorded
+    assert [r.query for r in assisterr_emulator.chat_requests()] == [f"Be brief.\n\n{FIRST}"]
 
 
 @pytest.mark.parametrize("mode", ["ainvoke", "astream"])
