@@ -1,5 +1,5 @@
 """Structured answers for LlamaIndex: the core's JSON protocol instead of LlamaIndex's
-default format text, and a forgiving reader for the reply.
+default format text, and a forgiving reader for the reply, whole or streamed.
 
 LlamaIndex's ``PydanticOutputParser`` appends its schema after the prompt is formatted but
 with its braces still escaped for formatting, so the model would read ``{{"type": ...}}``;
@@ -8,12 +8,16 @@ this parser appends :func:`assisterr_core.tools.json_instructions` as they are.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any
 
+from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
 from llama_index.core.llms.llm import LLM
 from llama_index.core.output_parsers.pydantic import PydanticOutputParser
 from llama_index.core.program.llm_program import LLMTextCompletionProgram
+from llama_index.core.program.streaming_utils import process_streaming_content_incremental
+from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts.base import BasePromptTemplate
 
 from assisterr_core.tools import JSON_PROTOCOL, json_instructions, parse_json_answer
@@ -35,13 +39,83 @@ class JsonAnswerParser(PydanticOutputParser):  # type: ignore[type-arg]
         return f"{query}\n\n{self.get_format_string(escape_json=False)}"
 
     def parse(self, text: str) -> Any:
-        """The answer as ``output_cls``; ValueError naming the problem otherwise."""
+        """The first JSON value in ``text`` that is an ``output_cls`` (a stray ``[1]`` before
+        the answer is skipped); ValueError naming the problem otherwise."""
+        mismatches: list[ValidationError] = []
+
+        def accept(value: Any) -> BaseModel:
+            try:
+                model: BaseModel = self.output_cls.model_validate(value)
+            except ValidationError as error:
+                mismatches.append(error)
+                raise
+            return model
+
         try:
-            return self.output_cls.model_validate(parse_json_answer(text))
-        except ValidationError as error:
-            raise ValueError(
-                f"The reply does not match {self.output_cls.__name__}: {error}"
-            ) from error
+            return parse_json_answer(text, accept=accept)
+        except ValueError as error:
+            if mismatches:
+                raise ValueError(
+                    f"The reply does not match {self.output_cls.__name__}: {mismatches[0]}"
+                ) from error
+            raise ValueError(f"The reply holds no JSON value: {error}") from error
+
+
+class StreamedAnswer:
+    """Reads a streamed reply as it grows: partial objects, then the validated answer.
+
+    While the text so far is bare JSON, each step gives a partial object (LlamaIndex's
+    flexible model, fields missing as None). Otherwise (prose, code fences) a step gives an
+    object only once a whole JSON value among the text fits the schema. :meth:`finish`
+    reads the whole reply as ``structured_predict`` does.
+    """
+
+    def __init__(self, parser: JsonAnswerParser) -> None:
+        self._parser = parser
+        self._flexible = create_flexible_model(parser.output_cls)
+        self._partial: Any = None
+        self.text = ""
+
+    def feed(self, text: str) -> Any:
+        """The object for the text so far, or None when there is none yet."""
+        self.text = text
+        if text.lstrip().startswith(("{", "[")):
+            response = ChatResponse(message=ChatMessage(role=MessageRole.ASSISTANT,
+                                                        content=text.strip()))
+            self._partial = process_streaming_content_incremental(
+                response, self._parser.output_cls, self._partial
+            )
+            return self._partial
+        try:
+            return parse_json_answer(text, accept=self._flexible.model_validate)
+        except ValueError:
+            return None
+
+    def finish(self) -> Any:
+        """The whole reply as ``output_cls``; ValueError if it holds no such answer."""
+        return self._parser.parse(self.text)
+
+
+def stream_answers(
+    parser: JsonAnswerParser, responses: Iterator[ChatResponse]
+) -> Generator[Any, None, None]:
+    """Objects read from a chat stream; the last one is the validated answer."""
+    reader = StreamedAnswer(parser)
+    for response in responses:
+        if (found := reader.feed(response.message.content or "")) is not None:
+            yield found
+    yield reader.finish()
+
+
+async def astream_answers(
+    parser: JsonAnswerParser, responses: AsyncIterator[ChatResponse]
+) -> AsyncGenerator[Any, None]:
+    """The async twin of :func:`stream_answers`."""
+    reader = StreamedAnswer(parser)
+    async for response in responses:
+        if (found := reader.feed(response.message.content or "")) is not None:
+            yield found
+    yield reader.finish()
 
 
 def json_program(

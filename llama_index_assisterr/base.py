@@ -51,7 +51,7 @@ from ._responses import (
     responses,
     stop_cut,
 )
-from ._structured import json_program
+from ._structured import JsonAnswerParser, astream_answers, json_program, stream_answers
 
 if TYPE_CHECKING:
     from assisterr_core.async_client import AsyncAssisterrClient
@@ -286,8 +286,11 @@ class Assisterr(LLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
-        program = self._structured_program(output_cls, prompt)
-        return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        if not self._json_mode:
+            program = self._structured_program(output_cls, prompt)
+            return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        parser, messages = self._json_request(output_cls, prompt, prompt_args)
+        return stream_answers(parser, self.stream_chat(messages, **(llm_kwargs or {})))
 
     async def _structured_astream_call(
         self,
@@ -296,18 +299,37 @@ class Assisterr(LLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
-        program = self._structured_program(output_cls, prompt)
-        return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        if not self._json_mode:
+            program = self._structured_program(output_cls, prompt)
+            return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
+        parser, messages = self._json_request(output_cls, prompt, prompt_args)
+        return astream_answers(parser, await self.astream_chat(messages, **(llm_kwargs or {})))
+
+    @property
+    def _json_mode(self) -> bool:
+        """Structured outputs use our JSON protocol (LlamaIndex's default modes)."""
+        return self.pydantic_program_mode in (PydanticProgramMode.DEFAULT,
+                                              PydanticProgramMode.LLM)
 
     def _structured_program(
         self, output_cls: type[Model], prompt: BasePromptTemplate
     ) -> BasePydanticProgram[Model]:
         """Our JSON program in the default modes; another mode gets LlamaIndex's own."""
-        if self.pydantic_program_mode in (PydanticProgramMode.DEFAULT, PydanticProgramMode.LLM):
+        if self._json_mode:
             return json_program(self, output_cls, prompt, self.json_prompt_template)
         from llama_index.core.program.utils import get_program_for_llm
 
         return get_program_for_llm(output_cls, prompt, self, self.pydantic_program_mode)
+
+    def _json_request(
+        self, output_cls: type[Model], prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+    ) -> tuple[JsonAnswerParser, list[ChatMessage]]:
+        """The JSON protocol's parser and the chat messages asking for the answer, as the
+        JSON program builds them (the caller's prompt is not mutated)."""
+        parser = JsonAnswerParser(output_cls, self.json_prompt_template)
+        prompt = prompt.model_copy()
+        prompt.output_parser = parser
+        return parser, self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
 
     def _started_program(
         self, output_cls: type[Model], prompt: BasePromptTemplate, prompt_args: dict[str, Any]

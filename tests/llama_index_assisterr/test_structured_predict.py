@@ -87,3 +87,46 @@ def test_the_template_can_change_and_other_modes_are_left_to_llama_index(
     llm.pydantic_program_mode = PydanticProgramMode.FUNCTION
     with pytest.raises(ValueError, match="does not support function calling"):
         llm.structured_predict(Pet, PROMPT, who="Bo")
+
+
+STREAM_REPLIES = {
+    "prose": 'Sure: {"name": "Bob", "age": 3}',
+    "fenced": 'Here it is:\n```json\n{"name": "Bob", "age": 3}\n```\nEnjoy!',
+    "bare": '{"name": "Bob", "age": 3}',
+    "stray array first": 'Sure [1]: {"name": "Bob", "age": 3}',
+}
+
+
+@pytest.mark.parametrize("case", STREAM_REPLIES)
+async def test_streamed_forms_read_replies_as_forgivingly_as_the_whole_one(
+    case: str, llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: STREAM_REPLIES[case])
+    bob = Pet(name="Bob", age=3)
+    partials = list(llm.stream_structured_predict(Pet, PROMPT, who="Bob"))
+    apartials = [p async for p in await llm.astream_structured_predict(Pet, PROMPT, who="Bob")]
+    for items in (partials, apartials):
+        assert isinstance(items[-1], Pet) and items[-1] == bob
+        if case != "bare":  # around prose, an object only once the JSON is whole
+            assert all((p.name, p.age) == ("Bob", 3) for p in items)
+    assert llm.structured_predict(Pet, PROMPT, who="Bob") == bob
+    assert await llm.astructured_predict(Pet, PROMPT, who="Bob") == bob
+
+
+async def test_bare_json_streams_partial_objects(
+    llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: ['{"name": "Bob"', ', "age": 3}'])
+    partials = [p async for p in await llm.astream_structured_predict(Pet, PROMPT, who="Bob")]
+    assert [(p.name, p.age) for p in partials] == [("Bob", None), ("Bob", 3), ("Bob", 3)]
+    assert isinstance(partials[-1], Pet) and not isinstance(partials[0], Pet)
+
+
+async def test_a_streamed_reply_without_an_answer_raises_at_the_end(
+    llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: 'Sure [1]: {"name": "Bo"}')
+    with pytest.raises(ValueError, match="does not match Pet"):
+        list(llm.stream_structured_predict(Pet, PROMPT, who="Bo"))
+    with pytest.raises(ValueError, match="does not match Pet"):
+        [p async for p in await llm.astream_structured_predict(Pet, PROMPT, who="Bo")]
