@@ -31,7 +31,8 @@ _METHODS = ("json_schema", "json_mode", "function_calling")
 
 class StructuredAnswerParser(BaseOutputParser[Any]):
     """Reads a reply as an instance of ``schema``: from its JSON text, or from its first
-    tool call (``from_tool_call``). Raises ``OutputParserException`` when it cannot."""
+    tool call (``from_tool_call``). Raises ``OutputParserException`` when it cannot. With no
+    schema (``None``), any JSON value is the answer."""
 
     schema_: Any
     json_schema: dict[str, Any]
@@ -49,16 +50,30 @@ class StructuredAnswerParser(BaseOutputParser[Any]):
         return self.parse(message.text if isinstance(message, BaseMessage) else generation.text)
 
     def parse(self, text: str) -> Any:
+        """The first JSON value in ``text`` that fits the schema (a stray ``[1]`` before the
+        answer is skipped); the first candidate's mismatch is raised if none fits."""
+        mismatches: list[OutputParserException] = []
+
+        def accept(value: Any) -> Any:
+            try:
+                return self._validate(value, text)
+            except OutputParserException as error:
+                mismatches.append(error)
+                raise
+
         try:
-            value = parse_json_answer(text)
+            return parse_json_answer(text, accept=accept)
         except ValueError as error:
+            if mismatches:
+                raise mismatches[0] from error
             raise OutputParserException(
                 f"The reply holds no JSON answer: {error}", llm_output=text
             ) from error
-        return self._validate(value, text)
 
     def _validate(self, value: Any, text: str) -> Any:
         schema = self.schema_
+        if schema is None:  # json_mode without a schema: any JSON value
+            return value
         try:
             if isinstance(schema, type) and is_basemodel_subclass(schema):
                 validate = getattr(schema, "model_validate", None) or schema.parse_obj  # type: ignore[attr-defined]
@@ -89,7 +104,7 @@ def _first_call_arguments(message: AIMessage) -> Any:
 
 def structured_output(
     model: ChatAssisterr,
-    schema: dict[str, Any] | type,
+    schema: dict[str, Any] | type | None,
     *,
     method: StructuredMethod,
     include_raw: bool,
@@ -98,10 +113,12 @@ def structured_output(
     """The runnable behind ``ChatAssisterr.with_structured_output``."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
-    json_schema = convert_to_json_schema(schema)
+    if schema is None and method != "json_mode":
+        raise ValueError(f"method={method!r} needs a schema; only json_mode works without one")
+    json_schema = {} if schema is None else convert_to_json_schema(schema)
     trace = {"kwargs": {"method": method, "strict": strict}, "schema": schema}
     llm: Runnable[LanguageModelInput, Any]
-    if method == "function_calling":
+    if method == "function_calling" and schema is not None:
         name = convert_to_openai_tool(schema)["function"]["name"]
         llm = model.bind_tools([schema], tool_choice=name, strict=strict,
                                ls_structured_output_format=trace)

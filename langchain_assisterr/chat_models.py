@@ -178,7 +178,7 @@ class ChatAssisterr(BaseChatModel):
 
     def with_structured_output(
         self,
-        schema: dict[str, Any] | type,
+        schema: dict[str, Any] | type | None = None,
         *,
         include_raw: bool = False,
         method: StructuredMethod = "json_schema",
@@ -189,7 +189,8 @@ class ChatAssisterr(BaseChatModel):
 
         ``method``: "json_schema" (default; the schema goes into the query and the JSON
         reply is parsed), "json_mode" (only "answer in JSON": describe the shape in your
-        prompt) or "function_calling" (the schema as the one tool to call). A reply that
+        prompt; with ``schema=None`` the parsed JSON itself is returned) or
+        "function_calling" (the schema as the one tool to call). A reply that
         does not parse raises ``OutputParserException``; with ``include_raw=True`` the result
         is ``{"raw", "parsed", "parsing_error"}`` instead.
         """

@@ -131,3 +131,55 @@ def test_unknown_arguments_and_methods_are_refused(chat: ChatAssisterr) -> None:
         chat.with_structured_output(Pet, temperature=0)
     with pytest.raises(ValueError, match="method must be one of"):
         chat.with_structured_output(Pet, method="xml")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [(VALID, {"name": "Rex", "age": 3}), ("Sure: [1, 2]", [1, 2]),
+     ('{"a": {"b": null}}', {"a": {"b": None}})],
+)
+async def test_json_mode_without_a_schema_returns_the_parsed_json(
+    reply: str, expected: Any, chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: reply)
+    runnable = chat.with_structured_output(None, method="json_mode")
+    assert runnable.invoke("Rex, 3, as JSON") == expected
+    assert await runnable.ainvoke("Rex, 3, as JSON") == expected
+    assert chat.with_structured_output(method="json_mode", include_raw=True).invoke(
+        "Rex?")["parsed"] == expected
+    query = assisterr_emulator.chat_requests()[-1].query
+    assert query.startswith("Answer with only a JSON object, and nothing else.")
+
+
+def test_json_mode_without_a_schema_still_needs_json(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: "Rex is a good dog.")
+    with pytest.raises(OutputParserException, match="no JSON answer"):
+        chat.with_structured_output(None, method="json_mode").invoke("Rex?")
+    for method in ("json_schema", "function_calling"):
+        with pytest.raises(ValueError, match="needs a schema"):
+            chat.with_structured_output(None, method=method)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "schema", [Pet, PetDict, PET_SCHEMA], ids=["pydantic", "typeddict", "json"]
+)
+@pytest.mark.parametrize("method", ["json_schema", "json_mode"])
+async def test_a_candidate_that_does_not_fit_is_skipped(
+    schema: Any, method: str, chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: 'Sure [1]: {"name": "Bob", "age": 3}')
+    runnable = chat.with_structured_output(schema, method=method)  # type: ignore[arg-type]
+    expected = Pet(name="Bob", age=3) if schema is Pet else {"name": "Bob", "age": 3}
+    assert runnable.invoke("Bob?") == expected
+    assert await runnable.ainvoke("Bob?") == expected
+
+
+def test_the_first_mismatch_is_reported_when_no_candidate_fits(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    assisterr_emulator.set_responder(lambda _: 'Sure [1]: {"name": "Bob"}')
+    with pytest.raises(OutputParserException, match="does not match Pet") as caught:
+        chat.with_structured_output(Pet).invoke("Bob?")
+    assert caught.value.llm_output == 'Sure [1]: {"name": "Bob"}'
