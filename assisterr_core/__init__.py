@@ -31,6 +31,7 @@ from .prompt import (
     QueryTemplate,
     latest_user_text,
     render_query,
+    session_query,
     transcript_template,
 )
 from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout
@@ -70,6 +71,7 @@ __all__ = [
     "UnsupportedContentError",
     "latest_user_text",
     "render_query",
+    "session_query",
     "transcript_template",
 ]
 

@@ -9,8 +9,8 @@ rendered into a single query:
 - :class:`Llama3Template` writes Llama-3 header blocks instead (the form Assisterr's own
   example uses), and any callable taking the turns can replace both.
 
-With a server-side session the earlier turns are already on the server:
-:func:`latest_user_text` picks the one message to send.
+With a server-side session the earlier user and assistant turns are already on the server
+(but no system text): :func:`session_query` sends the system text with the new turns.
 """
 
 from __future__ import annotations
@@ -76,6 +76,36 @@ def latest_user_text(turns: Iterable[TurnLike]) -> str:
             f"in session mode the last message must come from the user, not {last.role!r}",
         )
     return check_query(last.text)
+
+
+def session_query(
+    turns: Iterable[TurnLike],
+    template: QueryTemplate | None = None,
+    *,
+    instructions: str | None = None,
+) -> str:
+    """The query for a session: the system text, then what the server has not seen yet.
+
+    The server keeps each user message and reply it answered in the session, but no
+    system text, so that is sent every time (with ``instructions``, such as a tool
+    protocol, after it). Without instructions the new turn must be the user's newest
+    message, sent exactly as it is when there is no system text; with them, every turn
+    after the newest reply goes (tool results, say).
+    """
+    normalized = normalize_turns(turns)
+    system = [turn for turn in normalized if turn.role == "system" and turn.text.strip()]
+    if instructions is None:
+        latest = latest_user_text(normalized)
+        if not system:
+            return latest
+        pending = [ChatTurn("user", latest)]
+    else:
+        system.append(ChatTurn("system", instructions))
+        last_reply = max(
+            (i for i, turn in enumerate(normalized) if turn.role == "assistant"), default=-1
+        )
+        pending = [turn for turn in normalized[last_reply + 1 :] if turn.role != "system"]
+    return render_query([*system, *pending], template)
 
 
 def transcript_template(turns: Sequence[ChatTurn]) -> str:

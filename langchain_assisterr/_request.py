@@ -14,7 +14,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assisterr_core import ChatReply, ChatTurn, QueryTemplate, render_query
-from assisterr_core.prompt import latest_user_text, normalize_turns
+from assisterr_core.prompt import session_query
 from assisterr_core.stop import StopSequenceCutter, cut_at_stop
 from assisterr_core.tools import ToolSpec
 
@@ -67,7 +67,7 @@ class ChatRequest:
         if session_id is None:
             query = render_query(_with_system(turns, instructions), template)
         else:
-            query = _session_query(turns, instructions, template)
+            query = session_query(turns, template, instructions=instructions)
         return cls(handle, query, session_id, tuple(stop), protocol.tools)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
@@ -105,28 +105,6 @@ def _with_system(turns: list[ChatTurn], text: str | None) -> list[ChatTurn]:
         return turns
     at = next((i for i, turn in enumerate(turns) if turn.role != "system"), len(turns))
     return [*turns[:at], ChatTurn("system", text), *turns[at:]]
-
-
-def _session_query(
-    turns: list[ChatTurn], instructions: str | None, template: QueryTemplate | None
-) -> str:
-    """A session's query: the system text with the turns the server has not seen."""
-    turns = normalize_turns(turns)
-    system = [turn for turn in turns if turn.role == "system" and turn.text.strip()]
-    if instructions is None:
-        latest = latest_user_text(turns)  # no tools: the last message must be the user's
-        if not system:
-            return latest
-        pending = [ChatTurn("user", latest)]
-    else:
-        pending = _since_reply(turns)
-    return render_query(_with_system([*system, *pending], instructions), template)
-
-
-def _since_reply(turns: list[ChatTurn]) -> list[ChatTurn]:
-    """The non-system turns after the newest assistant turn: what a session has not seen."""
-    last = max((i for i, turn in enumerate(turns) if turn.role == "assistant"), default=-1)
-    return [turn for turn in turns[last + 1 :] if turn.role != "system"]
 
 
 @dataclass

@@ -20,7 +20,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatTurn, QueryTemplate, UnsupportedContentError, render_query
-from assisterr_core.prompt import latest_user_text, normalize_turns
+from assisterr_core.prompt import session_query
 
 
 def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) -> list[ChatTurn]:
@@ -46,14 +46,6 @@ def chat_query(
     newest user message, rendered (that message alone, as is, without system text)."""
     turns = to_turns(messages, system_prompt)
     return session_query(turns, template) if in_session else render_query(turns, template)
-
-
-def session_query(turns: Sequence[ChatTurn], template: QueryTemplate) -> str:
-    """All system turns and the newest user message, through ``template``."""
-    normalized = normalize_turns(turns)
-    latest = latest_user_text(normalized)
-    system = [turn for turn in normalized if turn.role == "system" and turn.text.strip()]
-    return render_query([*system, ChatTurn("user", latest)], template) if system else latest
 
 
 def completion_query(

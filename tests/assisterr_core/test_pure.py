@@ -286,3 +286,26 @@ class TestStopStreams:
         assert [d async for d in acut_stream(source(), ["STOP"])] == ["a "]
         assert closed == [True]
         assert [d async for d in acut_stream(source(), None)] == ["a S", "T", "OP b", "c"]
+
+
+class TestSessionQuery:
+    def test_lone_new_message_is_sent_as_is(self) -> None:
+        from assisterr_core import session_query
+
+        turns = [("user", "first"), ("assistant", "reply"), ("user", "  second  ")]
+        assert session_query(turns) == "  second  "
+
+    def test_system_text_travels_with_the_new_message(self) -> None:
+        from assisterr_core import session_query
+
+        turns = [("system", "Be brief."), ("user", "first"), ("assistant", "r"), ("user", "new")]
+        assert session_query(turns) == "Be brief.\n\nnew"
+
+    def test_instructions_and_turns_since_the_last_reply(self) -> None:
+        from assisterr_core import session_query
+
+        turns = [("user", "q"), ("assistant", "call"), ChatTurn("tool", "42", name="add")]
+        query = session_query(turns, instructions="TOOLS")
+        assert query == "TOOLS\n\nConversation so far:\nTool result (add): 42"
+        with pytest.raises(InvalidRequestError, match="last message"):
+            session_query(turns)
