@@ -43,6 +43,7 @@ class BaseClient:
         )
         self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
         self._origin = origin_of(self.settings.base_url)
+        self._base_prefix = self.settings.base_url + "/"
         self._proxies = urllib.request.getproxies()
         self._setup()
 
@@ -74,7 +75,7 @@ class BaseClient:
         }
         if spec.body is not None:
             headers["Content-Type"] = "application/json"
-        if origin_of(url) == self._origin:
+        if url.startswith(self._base_prefix) or origin_of(url) == self._origin:
             key = self.settings.api_key.get_secret_value()
             if not key:
                 raise InvalidRequestError(

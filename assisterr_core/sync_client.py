@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.client
 import itertools
+import os
 import time
 from collections.abc import Generator, Iterator
 from http.cookiejar import DefaultCookiePolicy
@@ -69,6 +70,15 @@ class AssisterrClient(BaseClient):
         )
         self._owns_session = http_session is None
         self._http = http_session or _pooled_session(self.settings.max_connections)
+        if self._owns_session:
+            # The environment (proxies, CA bundle) is read once here rather than by requests
+            # on every call, which scanned it per request.
+            proxy = self._proxy_for(self.settings.base_url)
+            if proxy:
+                self._http.proxies = {"http": proxy, "https": proxy}
+            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+            if bundle:
+                self._http.verify = bundle
 
     def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
@@ -184,7 +194,7 @@ def _pooled_session(max_connections: int) -> requests.Session:
     session.mount("http://", adapter)
     # Cookies are the one mutable part of a Session shared by threads; the API needs none.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    session.trust_env = True
+    session.trust_env = False  # see AssisterrClient.__init__: the environment is read once
     return session
 
 

@@ -20,7 +20,7 @@ class Counts:
     ttft_chunk_delay: float = 0.05
     stream_rounds: int = 4
     stream_chunks: int = 20_000
-    import_rounds: int = 5
+    import_rounds: int = 15
 
 
 FULL = Counts()
