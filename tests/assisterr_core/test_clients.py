@@ -430,3 +430,43 @@ def test_async_sessions_are_closed_however_loops_and_clients_end(
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "done"
     assert "Unclosed" not in done.stderr and "ResourceWarning" not in done.stderr, done.stderr
+
+
+class _Proxy(http.server.BaseHTTPRequestHandler):
+    """A forward proxy stand-in: answers every request itself and notes the target."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_POST(self) -> None:
+        self.seen.append(self.path)
+        body = json.dumps({"message": "via proxy"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_proxy_from_the_environment_is_used(
+    client_kind: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _Proxy.seen = []
+    proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.setenv("NO_PROXY", "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # plain http to a non-loopback name warns
+            client_class = AssisterrClient if client_kind == "sync" else AsyncAssisterrClient
+            api = ClientDriver(client_class(base_url="http://assisterr.test", api_key="k"))
+        assert api.call("chat", HANDLE, "hi").text == "via proxy"
+        if isinstance(api.client, AssisterrClient):
+            api.client.close()
+        assert _Proxy.seen == [f"http://assisterr.test/api/v1/slm/{HANDLE}/chat/"]
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
