@@ -10,10 +10,7 @@ from langchain_core.language_models import BaseChatModel, LangSmithParams, Langu
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.runnables import Runnable
-from langchain_core.tools import BaseTool
 from langchain_core.utils import from_env, secret_from_env
-from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
 from typing_extensions import Self
 
@@ -23,11 +20,15 @@ from assisterr_core.validation import check_identifier
 
 from . import _clients
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
-from ._structured import StructuredMethod, structured_output
 from ._tools import Protocol, tool_choice_name
 
 if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
+    from langchain_core.tools import BaseTool
+
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
+
+    from ._structured import StructuredMethod
 
 
 class ChatAssisterr(BaseChatModel):
@@ -171,6 +172,8 @@ class ChatAssisterr(BaseChatModel):
         True (the only tool), "none" (no tool offered). The SLM is asked, not forced: a
         reply without a call is plain content.
         """
+        from langchain_core.utils.function_calling import convert_to_openai_tool
+
         formatted = [convert_to_openai_tool(tool, strict=strict) for tool in tools]
         names = [tool["function"]["name"] for tool in formatted]
         choice = tool_choice_name(tool_choice, names)
@@ -196,6 +199,8 @@ class ChatAssisterr(BaseChatModel):
         """
         if kwargs:
             raise ValueError(f"Received unsupported arguments {kwargs}")
+        from ._structured import structured_output  # loaded on first use: import stays light
+
         return structured_output(self, schema, method=method, include_raw=include_raw,
                                  strict=strict)
 
