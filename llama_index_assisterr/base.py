@@ -107,7 +107,11 @@ class Assisterr(LLM):
     base_url: str = Field(
         default="", description="The API root; from ASSISTERR_BASE_URL, else the public API."
     )
-    timeout: float = Field(default=120.0, gt=0, description="Seconds to wait for a reply.")
+    timeout: float | tuple[float, float] = Field(
+        default=120.0,
+        description="Seconds to wait for each read (a reply, or a stream's next chunk), or a "
+        "(connect, read) pair; checked like the core client's.",
+    )
     max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
     session_id: str | None = Field(
         default=None, description="A server-side session: send only the system text and the newest "

@@ -173,3 +173,13 @@ def test_from_dict_round_trip_keeps_settings_not_key(llm: Assisterr) -> None:
     assert "api_key" not in data
     clone = Assisterr.from_dict(data)
     assert (clone.model, clone.base_url, clone.timeout) == (llm.model, llm.base_url, llm.timeout)
+
+
+def test_timeout_takes_seconds_or_a_connect_read_pair() -> None:
+    from assisterr_core import InvalidRequestError, Timeout
+
+    llm = Assisterr(model="x", api_key="k", base_url="http://127.0.0.1:9", timeout=(1, 5))
+    assert llm._client_settings().timeout == Timeout(connect=1, read=5)
+    for bad in (-1, 0, (0, 5)):
+        with pytest.raises(InvalidRequestError, match="timeout"):
+            Assisterr(model="x", api_key="k", base_url="http://127.0.0.1:9", timeout=bad)
