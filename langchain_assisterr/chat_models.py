@@ -290,7 +290,7 @@ class ChatAssisterr(BaseChatModel):
                 if assembler.stopped:
                     break
         finally:
-            _close(deltas)
+            deltas.close()  # release the connection at once, also when stopping early
         chunk = assembler.finish()
         if run_manager:
             run_manager.on_llm_new_token(chunk.text, chunk=chunk)
@@ -314,21 +314,9 @@ class ChatAssisterr(BaseChatModel):
                 if assembler.stopped:
                     break
         finally:
-            await _aclose(deltas)
+            await deltas.aclose()
         chunk = assembler.finish()
         if run_manager:
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
-
-def _close(iterator: Iterator[str]) -> None:
-    """Release the stream's connection at once (also when we stop reading early)."""
-    close = getattr(iterator, "close", None)
-    if close is not None:
-        close()
-
-
-async def _aclose(iterator: AsyncIterator[str]) -> None:
-    aclose = getattr(iterator, "aclose", None)
-    if aclose is not None:
-        await aclose()

@@ -7,8 +7,7 @@ end-of-stream events read the last chunk) and the new piece in ``delta``.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Callable, Generator, Iterator, Sequence
-from contextlib import aclosing, closing
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from llama_index.core.base.llms.types import (
     ChatMessage,
@@ -18,7 +17,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatReply
-from assisterr_core.stop import StopSequenceCutter, cut_at_stop, cut_stream
+from assisterr_core.stop import cut_at_stop
 
 R = TypeVar("R", ChatResponse, CompletionResponse)
 ChunkFactory = Callable[[str, str], R]
@@ -61,40 +60,3 @@ async def aresponses(
         yield make(text, delta)
     if not text:
         yield make("", "")
-
-
-def stop_cut(deltas: Iterator[str], stop: Sequence[str] | None) -> Iterator[str]:
-    """Deltas cut before the first stop sequence; the upstream is closed on the way out."""
-    with closing(_closable(deltas)):
-        yield from cut_stream(deltas, stop)
-
-
-async def astop_cut(deltas: AsyncIterator[str], stop: Sequence[str] | None) -> AsyncIterator[str]:
-    """The async twin of :func:`stop_cut` (the core ships only the sync one)."""
-    cutter = StopSequenceCutter(stop)
-    async with aclosing(_aclosable(deltas)):
-        async for delta in deltas:
-            emitted = cutter.feed(delta)
-            if emitted:
-                yield emitted
-            if cutter.stopped:
-                return
-    tail = cutter.flush()
-    if tail:
-        yield tail
-
-
-class _NoClose:
-    def close(self) -> None:
-        pass
-
-    async def aclose(self) -> None:
-        pass
-
-
-def _closable(iterator: Any) -> Any:
-    return iterator if hasattr(iterator, "close") else _NoClose()
-
-
-def _aclosable(iterator: Any) -> Any:
-    return iterator if hasattr(iterator, "aclose") else _NoClose()

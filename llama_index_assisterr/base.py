@@ -37,19 +37,18 @@ from llama_index.core.prompts import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
 
 from assisterr_core import ChatReply, ClientSettings, QueryTemplate, transcript_template
+from assisterr_core.stop import acut_stream, cut_stream
 from assisterr_core.sync_client import AssisterrClient
 from assisterr_core.tools import JSON_PROTOCOL
 
 from ._messages import chat_query, completion_query
 from ._responses import (
     aresponses,
-    astop_cut,
     chat_chunk,
     chat_response,
     completion_chunk,
     completion_response,
     responses,
-    stop_cut,
 )
 from ._structured import JsonAnswerParser, astream_answers, json_program, stream_answers
 
@@ -373,14 +372,14 @@ class Assisterr(LLM):
 
     def _stream(self, ask: _Ask) -> Iterator[str]:
         deltas = self.client.stream(self.model, ask.query, session_id=ask.session_id)
-        return stop_cut(deltas, ask.stop) if ask.stop else deltas
+        return cut_stream(deltas, ask.stop) if ask.stop else deltas
 
     async def _asend(self, ask: _Ask) -> ChatReply:
         return await self.async_client.chat(self.model, ask.query, session_id=ask.session_id)
 
     def _astream(self, ask: _Ask) -> AsyncIterator[str]:
         deltas = self.async_client.stream(self.model, ask.query, session_id=ask.session_id)
-        return astop_cut(deltas, ask.stop) if ask.stop else deltas
+        return acut_stream(deltas, ask.stop) if ask.stop else deltas
 
     def close(self) -> None:
         """Release the sync client's pooled connections (an injected client is left open)."""
