@@ -12,6 +12,7 @@ package as a pytest plugin) start one on a free port.
 """
 
 from .app import build_app
+from .app_thread import AppThread
 from .config import STREAM_FORMATS, EmulatorConfig, Fault, ReceivedRequest
 from .responders import (
     Responder,
@@ -23,6 +24,7 @@ from .server import EmulatorServer
 
 __all__ = [
     "STREAM_FORMATS",
+    "AppThread",
     "EmulatorConfig",
     "EmulatorServer",
     "Fault",

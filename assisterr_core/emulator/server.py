@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import socket
-import threading
 from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
-from aiohttp import web
-
 from .app import build_app
+from .app_thread import AppThread
 from .config import EmulatorConfig, Fault, ReceivedRequest
 from .responders import Responder
 from .state import EmulatorState
@@ -31,15 +27,20 @@ class EmulatorServer:
     ) -> None:
         self.config = config or EmulatorConfig(**config_fields)
         self.state = EmulatorState(self.config, responder)
-        self.host = host
-        self.port = port
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._runner: web.AppRunner | None = None
+        self._serving = AppThread(build_app(self.state), host=host, port=port,
+                                  name="assisterr-emulator")
+
+    @property
+    def host(self) -> str:
+        return self._serving.host
+
+    @property
+    def port(self) -> int:
+        return self._serving.port
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return self._serving.base_url
 
     @property
     def api_key(self) -> str:
@@ -79,52 +80,12 @@ class EmulatorServer:
 
     def start(self) -> EmulatorServer:
         """Start serving on a background thread; returns when the port is open."""
-        if self._thread is not None:
-            return self
-        ready = threading.Event()
-        failure: list[BaseException] = []
-        sock = _bind(self.host, self.port)
-        self.port = sock.getsockname()[1]
-
-        def run() -> None:
-            loop = asyncio.new_event_loop()
-            self._loop = loop
-            try:
-                loop.run_until_complete(self._serve(sock))
-            except BaseException as exc:  # report start-up failures to the caller
-                failure.append(exc)
-                ready.set()
-                return
-            ready.set()
-            loop.run_forever()
-            loop.run_until_complete(self._shutdown())
-            loop.close()
-
-        self._thread = threading.Thread(target=run, name="assisterr-emulator", daemon=True)
-        self._thread.start()
-        ready.wait(30)
-        if failure:
-            raise RuntimeError("the Assisterr emulator failed to start") from failure[0]
+        self._serving.start()
         return self
-
-    async def _serve(self, sock: socket.socket) -> None:
-        self._runner = web.AppRunner(build_app(self.state), access_log=None,
-                                     handler_cancellation=True)
-        await self._runner.setup()
-        await web.SockSite(self._runner, sock).start()
-
-    async def _shutdown(self) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
     def stop(self) -> None:
         """Stop serving and join the thread."""
-        if self._thread is None or self._loop is None:
-            return
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(30)
-        self._thread = None
-        self._loop = None
+        self._serving.stop()
 
     def __enter__(self) -> EmulatorServer:
         return self.start()
@@ -137,12 +98,3 @@ class EmulatorServer:
     ) -> None:
         self.stop()
 
-
-def _bind(host: str, port: int) -> socket.socket:
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
-    return sock

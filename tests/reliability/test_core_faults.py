@@ -27,7 +27,7 @@ from assisterr_core import (
     AsyncAssisterrClient,
     MalformedResponseError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_core.emulator import AppThread, EmulatorServer
 from assisterr_core.retry import RetryPolicy
 
 from ..assisterr_core.conftest import ClientDriver, make_client
@@ -135,55 +135,25 @@ def test_connect_timeout(kind: str, assisterr_emulator: EmulatorServer, full_bac
     assert time.monotonic() - started < 4
 
 
-class _OddServer:
+def answering_always(body: bytes, hits: list[int]) -> AppThread:
     """A purpose-built loopback server that answers every request with one fixed body."""
 
-    def __init__(self, body: bytes) -> None:
-        self.hits = 0
+    async def handler(request: web.Request) -> web.Response:
+        hits.append(1)
+        return web.Response(body=body, content_type="application/json")
 
-        async def handler(request: web.Request) -> web.Response:
-            self.hits += 1
-            return web.Response(body=body, content_type="application/json")
-
-        self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", handler)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(self.app, access_log=None)
-        self.base_url = ""
-
-    def __enter__(self) -> _OddServer:
-        ready = threading.Event()
-
-        async def start() -> None:
-            await self.runner.setup()
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            self.base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-            await web.SockSite(self.runner, sock).start()
-
-        def run() -> None:
-            self.loop.run_until_complete(start())
-            ready.set()
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.runner.cleanup())
-            self.loop.close()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return AppThread(app)
 
 
 def test_ten_megabyte_garbage_body(kind: str, assisterr_emulator: EmulatorServer) -> None:
-    with _OddServer(b"<" + b"x" * (10 * 1024 * 1024)) as odd:
+    hits: list[int] = []
+    with answering_always(b"<" + b"x" * (10 * 1024 * 1024), hits) as odd:
         api = driver(kind, assisterr_emulator, base_url=odd.base_url)
         with pytest.raises(MalformedResponseError):
             api.call("chat", HANDLE, "hi")
-        assert odd.hits == 1
+        assert len(hits) == 1
 
 
 def test_ten_megabyte_reply_round_trips(kind: str, assisterr_emulator: EmulatorServer) -> None:

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import threading
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -27,7 +25,7 @@ from assisterr_core import (
     ClientSettings,
     InsecureTransportWarning,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_core.emulator import AppThread, EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory
 from llama_index_assisterr import Assisterr
 
@@ -144,41 +142,11 @@ def test_debug_logs_never_carry_the_key(
 # -- redirects ----------------------------------------------------------------------------
 
 
-class Loopback:
+def loopback(handler: Any) -> AppThread:
     """A purpose-built loopback server on its own port: ``handler`` answers every request."""
-
-    def __init__(self, handler: Any) -> None:
-        self.app = web.Application()
-        self.app.router.add_route("*", "/{tail:.*}", handler)
-        self.loop = asyncio.new_event_loop()
-        self.runner = web.AppRunner(self.app, access_log=None)
-        self.port = 0
-
-    def __enter__(self) -> Loopback:
-        ready = threading.Event()
-
-        async def start() -> None:
-            await self.runner.setup()
-            sock = socket.socket()
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
-            await web.SockSite(self.runner, sock).start()
-
-        def run() -> None:
-            self.loop.run_until_complete(start())
-            ready.set()
-            self.loop.run_forever()
-            self.loop.run_until_complete(self.runner.cleanup())
-            self.loop.close()
-
-        self.thread = threading.Thread(target=run, daemon=True)
-        self.thread.start()
-        ready.wait(10)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return AppThread(app)
 
 
 @pytest.fixture
@@ -190,11 +158,11 @@ def redirecting() -> Iterator[tuple[str, list[dict[str, str]]]]:
         received.append(dict(request.headers))
         return web.json_response({"detail": "you reached the other origin"}, status=401)
 
-    with Loopback(elsewhere) as other:
+    with loopback(elsewhere) as other:
         async def redirect(request: web.Request) -> web.Response:
             raise web.HTTPTemporaryRedirect(f"http://localhost:{other.port}{request.path}")
 
-        with Loopback(redirect) as first:
+        with loopback(redirect) as first:
             yield f"http://127.0.0.1:{first.port}", received
 
 
