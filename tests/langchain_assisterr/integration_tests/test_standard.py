@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
 from assisterr_core.emulator import EmulatorServer
-from langchain_assisterr import ChatAssisterr
+
+from ..standard_settings import AssisterrSuiteSettings
 
 
 @pytest.fixture(autouse=True)
@@ -20,39 +19,7 @@ def _point_at_emulator(
     monkeypatch.setenv("ASSISTERR_API_KEY", assisterr_emulator.api_key)
 
 
-class TestChatAssisterrIntegration(ChatModelIntegrationTests):
-    @property
-    def chat_model_class(self) -> type[ChatAssisterr]:
-        return ChatAssisterr
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "test-slm"}
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return False
-
-    # Tools and structured output travel as instructions in the query (assisterr_core.tools);
-    # every test these flags enable passes against the local server's generic tool player.
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
-
-    @property
-    def supports_json_mode(self) -> bool:
-        # json_mode asks for "a JSON object" with no schema (the prompt describes the
-        # shape); the local server cannot honestly guess the keys a prompt asks for.
-        return False
-
+class TestChatAssisterrIntegration(AssisterrSuiteSettings, ChatModelIntegrationTests):
     @property
     def model_override_value(self) -> str:
         return "other-slm"

@@ -6,18 +6,10 @@ from typing import Any
 
 from langchain_tests.unit_tests import ChatModelUnitTests
 
-from langchain_assisterr import ChatAssisterr
+from ..standard_settings import AssisterrSuiteSettings
 
 
-class TestChatAssisterrUnit(ChatModelUnitTests):
-    @property
-    def chat_model_class(self) -> type[ChatAssisterr]:
-        return ChatAssisterr
-
-    @property
-    def chat_model_params(self) -> dict[str, Any]:
-        return {"model": "test-slm"}
-
+class TestChatAssisterrUnit(AssisterrSuiteSettings, ChatModelUnitTests):
     @property
     def init_from_env_params(self) -> tuple[dict[str, str], dict[str, Any], dict[str, Any]]:
         return (
@@ -25,21 +17,3 @@ class TestChatAssisterrUnit(ChatModelUnitTests):
             {"handle_name": "test-slm"},
             {"api_key": "env-key", "base_url": "http://127.0.0.1:9", "model": "test-slm"},
         )
-
-    @property
-    def returns_usage_metadata(self) -> bool:
-        return False
-
-    # Tools and structured output travel as instructions in the query (assisterr_core.tools);
-    # every test these flags enable passes against the local server's generic tool player.
-    @property
-    def has_tool_calling(self) -> bool:
-        return True
-
-    @property
-    def has_tool_choice(self) -> bool:
-        return True
-
-    @property
-    def has_structured_output(self) -> bool:
-        return True
