@@ -6,7 +6,9 @@ an Assisterr server-side session. Both load on first use, so importing this pack
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from assisterr_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .chat_message_histories import AssisterrChatMessageHistory, MessageNotRecordedError
@@ -39,13 +41,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    """Import the public classes on first access."""
-    module_name = _LAZY.get(name)
-    if module_name is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    from importlib import import_module
-
-    value = getattr(import_module(module_name, __name__), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_exports(__name__, _LAZY)
