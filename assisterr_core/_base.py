@@ -45,6 +45,7 @@ class BaseClient:
         self._origin = origin_of(self.settings.base_url)
         self._base_prefix = self.settings.base_url + "/"
         self._proxies = urllib.request.getproxies()
+        self._base_proxy = self._lookup_proxy(self._base_prefix)
         self._setup()
 
     def _setup(self) -> None:
@@ -85,7 +86,16 @@ class BaseClient:
         return headers
 
     def _proxy_for(self, url: str) -> str | None:
-        """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any."""
+        """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any.
+
+        Worked out once for ``base_url``'s origin (``proxy_bypass`` reads the environment
+        on every call); only a redirect elsewhere asks again.
+        """
+        if url.startswith(self._base_prefix):
+            return self._base_proxy
+        return self._lookup_proxy(url)
+
+    def _lookup_proxy(self, url: str) -> str | None:
         parts = urlsplit(url)
         proxy = self._proxies.get(parts.scheme)
         if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):

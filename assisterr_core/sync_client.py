@@ -71,11 +71,8 @@ class AssisterrClient(BaseClient):
         self._owns_session = http_session is None
         self._http = http_session or _pooled_session(self.settings.max_connections)
         if self._owns_session:
-            # The environment (proxies, CA bundle) is read once here rather than by requests
-            # on every call, which scanned it per request.
-            proxy = self._proxy_for(self.settings.base_url)
-            if proxy:
-                self._http.proxies = {"http": proxy, "https": proxy}
+            # The environment (proxies, CA bundle) is read once rather than by requests on
+            # every call, which scanned it per request; see also _proxy_for.
             bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             if bundle:
                 self._http.verify = bundle
@@ -167,6 +164,7 @@ class AssisterrClient(BaseClient):
                     timeout=(self.timeout.connect, self.timeout.read),
                     stream=True,
                     allow_redirects=False,
+                    proxies=_as_requests_proxies(self._proxy_for(url)),
                 )
                 target = self._redirect_url(url, response.status_code, response.headers)
                 if target is not None:
@@ -185,6 +183,10 @@ class AssisterrClient(BaseClient):
                     http.client.HTTPException) as exc:
                 raise self._scrubbed(_translate(exc, streaming=False)) from None
         raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
+
+
+def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
+    return {"http": proxy, "https": proxy} if proxy else {}
 
 
 def _pooled_session(max_connections: int) -> requests.Session:
