@@ -37,12 +37,14 @@ from .prompt import (
 )
 from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout
 from .stream_decoder import StreamDecoder
+from .unsupported import SAMPLING_PARAMETERS, IgnoredParameterWarning, warn_ignored_parameters
 
 if TYPE_CHECKING:
     from .async_client import AsyncAssisterrClient
     from .sync_client import AssisterrClient
 
 __all__ = [
+    "SAMPLING_PARAMETERS",
     "APIConnectionError",
     "APIStatusError",
     "APITimeoutError",
@@ -55,6 +57,7 @@ __all__ = [
     "ChatTurn",
     "ClientSettings",
     "HistoryMessage",
+    "IgnoredParameterWarning",
     "InsecureTransportWarning",
     "InvalidRequestError",
     "Llama3Template",
@@ -74,6 +77,7 @@ __all__ = [
     "render_query",
     "session_query",
     "transcript_template",
+    "warn_ignored_parameters",
 ]
 
 _LAZY = {

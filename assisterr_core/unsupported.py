@@ -1,0 +1,34 @@
+"""Parameters that other providers' models take and the Assisterr API has no control for.
+
+Code ported from another provider passes them; they are accepted with a warning that
+names each one (never an error, never silently), and nothing is sent for them.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable
+
+SAMPLING_PARAMETERS = frozenset({
+    "temperature", "top_p", "top_k", "min_p", "typical_p",
+    "max_tokens", "max_completion_tokens", "max_new_tokens", "max_output_tokens",
+    "num_predict", "num_ctx", "presence_penalty", "frequency_penalty",
+    "repetition_penalty", "repeat_penalty", "seed", "n", "logprobs", "top_logprobs",
+    "logit_bias", "reasoning_effort", "mirostat",
+})
+"""Sampling and length controls: the API takes one query string and nothing else."""
+
+
+class IgnoredParameterWarning(UserWarning):
+    """A parameter was given that the Assisterr API cannot honour; it is not sent."""
+
+
+def warn_ignored_parameters(owner: str, names: Iterable[str], *, stacklevel: int = 3) -> None:
+    """One warning per parameter in ``names``, saying that the API has no such control."""
+    for name in sorted(set(names)):
+        warnings.warn(
+            f"{owner}({name}=...) is ignored: the Assisterr API has no {name} control "
+            "(it takes one query string), so nothing is sent for it.",
+            IgnoredParameterWarning,
+            stacklevel=stacklevel,
+        )
