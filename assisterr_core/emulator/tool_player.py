@@ -39,7 +39,9 @@ def play(query: str, handle: str) -> str | None:
     if results:
         return f"Hello from {handle}! The tool returned: " + "; ".join(results)
     tools = [(m.group(1), m.group(2), json.loads(m.group(3))) for m in _TOOL_LINE.finditer(query)]
-    chosen = _choose(tools, message, query)
+    forced = _MUST_CALL.search(query)
+    chosen = choose_tool(tools, message, forced=forced.group(1) if forced else None,
+                         required=_MUST_CALL_ANY in query)
     if chosen is None:
         return f"Hello from {handle}! You said: {message}"
     name, _, schema = chosen
@@ -78,20 +80,25 @@ def _results(lines: list[str]) -> list[str]:
             if line.startswith("Tool result") and ": " in line]
 
 
-def _choose(
-    tools: list[tuple[str, str, Any]], message: str, query: str
-) -> tuple[str, str, Any] | None:
+Tool = tuple[str, str, Any]
+"""A tool as listed in a prompt: name, description, JSON schema of its arguments."""
+
+
+def choose_tool(
+    tools: list[Tool], message: str, *, forced: str | None = None, required: bool = False
+) -> Tool | None:
+    """The tool a model would call for ``message``: the ``forced`` one if named, else the
+    best fit to the message's words; None when none fits and no call is ``required``."""
     if not tools:
         return None
-    forced = _MUST_CALL.search(query)
     if forced:
-        return next((tool for tool in tools if tool[0] == forced.group(1)), tools[0])
+        return next((tool for tool in tools if tool[0] == forced), tools[0])
     wanted = _words(message)
     scored = [(len(wanted & (_words(name.replace("_", " ")) | _words(desc))), tool)
               for tool in tools for name, desc in [tool[:2]]]
     best_score, best = max(scored, key=lambda item: item[0])
     if best_score == 0:
-        return tools[0] if _MUST_CALL_ANY in query else None
+        return tools[0] if required else None
     return best
 
 
