@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
 """One entry point for the project's jobs; each sets up its own virtual environment.
 
-    python3 scripts/run.py demo    # the demo (local server, or the real API with ASSISTERR_API_KEY)
-    python3 scripts/run.py test    # lint, type checks and the whole test suite
-    python3 scripts/run.py bench   # the benchmarks
+usage: python3 scripts/run.py COMMAND [ARGS...]
 
-Needs only Python 3.10+ and the package registries. The environment lives in ``.venv``
-and is reinstalled when ``pyproject.toml`` changes.
+commands:
+  demo [OPTIONS]     the demo: the local server, or the real API when ASSISTERR_API_KEY is set
+                     (`demo --help` lists its options)
+  test [PYTEST ...]  lint, type checks and the whole test suite (arguments go to pytest)
+  bench [OPTIONS]    the benchmarks (`bench --help` lists their options)
+
+Needs only Python 3.10+ and the package registries. The environment lives in .venv and is
+reinstalled when pyproject.toml changes.
 """
 
 from __future__ import annotations
@@ -15,12 +19,14 @@ import hashlib
 import os
 import subprocess
 import sys
+import time
 import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
 EXTRAS = {"demo": "demo", "test": "test", "bench": "bench"}
+USAGE = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
 
 
 def venv_python() -> Path:
@@ -36,12 +42,41 @@ def ensure_env(extra: str) -> Path:
     stamp = VENV / f".installed-{extra}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
-        print(f"[setup] installing the project with the '{extra}' extra", flush=True)
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, "--upgrade", "pip"], check=True)
-        subprocess.run([*pip, "-e", f".[{extra}]"], check=True, cwd=ROOT)
+        started = time.monotonic()
+        print(f"[setup] installing the project with the '{extra}' extra "
+              "(a minute or two on a fresh machine)", flush=True)
+        pip = [str(python), "-m", "pip", "install", "--disable-pip-version-check",
+               "--progress-bar", "off"]
+        pip_install([*pip, "--upgrade", "pip"], "pip")
+        pip_install([*pip, "-e", f".[{extra}]"], "packages")
         stamp.write_text(digest)
+        print(f"[setup] done in {time.monotonic() - started:.0f} s", flush=True)
     return python
+
+
+def pip_install(command: list[str], what: str) -> None:
+    """Run pip, showing one progress line instead of its log; the log only on failure."""
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True)
+    assert process.stdout is not None
+    log: list[str] = []
+    seen = 0
+    live = sys.stdout.isatty()
+    for line in process.stdout:
+        log.append(line)
+        if line.startswith("Collecting "):
+            seen += 1
+            name = line.split()[1]
+            if live:
+                print(f"\r[setup] {what}: {seen} resolved, now {name:<40.40}", end="", flush=True)
+            elif seen % 25 == 0:
+                print(f"[setup] {what}: {seen} resolved", flush=True)
+        elif line.startswith("Installing collected packages"):
+            print(("\r" if live else "") + f"[setup] {what}: installing {seen} package(s)"
+                  + " " * 30, flush=True)
+    if process.wait():
+        sys.stdout.write("".join(log[-60:]))
+        sys.exit(f"[setup] pip failed (exit {process.returncode}); its last lines are above")
 
 
 def run(*command: str) -> None:
@@ -51,12 +86,26 @@ def run(*command: str) -> None:
         sys.exit(completed.returncode)
 
 
+def usage_error(message: str) -> None:
+    print(f"run.py: {message}\n\n{USAGE}", file=sys.stderr)
+    sys.exit(2)
+
+
 def main(argv: list[str]) -> None:
-    job = argv[0] if argv else ""
+    if not argv:
+        usage_error("no command given")
+    job, rest = argv[0], argv[1:]
+    if job in ("-h", "--help", "help"):
+        print(USAGE)
+        return
     if job not in EXTRAS:
-        sys.exit(__doc__)
+        usage_error(f"unknown command {job!r}")
+    if job == "demo":
+        sys.path.insert(0, str(ROOT / "scripts"))
+        from demo_options import parse_demo_args
+
+        parse_demo_args(rest)  # --help and bad options answered before any set-up
     python = str(ensure_env(EXTRAS[job]))
-    rest = argv[1:]
     if job == "demo":
         run(python, "scripts/demo.py", *rest)
     elif job == "test":
