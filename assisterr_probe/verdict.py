@@ -22,6 +22,7 @@ from assisterr_core.protocol import (
     history_call,
     list_sessions_call,
 )
+from assisterr_core.retry import RetryPolicy, parse_retry_after
 from assisterr_core.stream_decoder import StreamDecoder
 
 from .exchanges import CLEANUP, Endpoint, Step, step_named
@@ -143,6 +144,11 @@ class _Context:
         if step.expect and step.expect in (c.__name__ for c in type(error).__mro__):
             return Row(exchange.name, status, outcome)
         expected = step.expect or "a readable answer"
+        if isinstance(error, APIStatusError) and RetryPolicy().delay_after_status(
+                0, error.status_code, parse_retry_after(error.headers),
+                idempotent=step.spec(self.handle, self.sid).idempotent) is not None:
+            return Row(exchange.name, status, outcome, f"{name}: the client would wait and "
+                       "send it again, the probe sends once; run the probe again later")
         return Row(exchange.name, status, outcome, f"the client raised {name}, expected {expected}")
 
     def _read(

@@ -159,3 +159,15 @@ def test_an_interrupted_probe_still_deletes_its_session() -> None:
         last = server.requests[-1]
     assert not left
     assert last.method == "DELETE"
+
+
+def test_a_rate_limited_exchange_says_the_client_would_resend_it(
+    probe_command: RunProbe,
+) -> None:
+    with EmulatorServer() as server:
+        server.inject(status=429, retry_after="3", path_contains="/session/list/")
+        run = probe_command(*against(server))
+    assert run.code == 1
+    listed = next(line for line in run.out.splitlines() if line.startswith("list_sessions"))
+    assert "RateLimitError" in listed and "would wait and send it again" in listed
+    assert "rate-limit headers          retry-after" in run.out
