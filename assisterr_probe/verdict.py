@@ -71,8 +71,8 @@ def judge(recording: Recording) -> Verdict:
     for exchange in recording.exchanges:
         try:
             rows.append(context.row(exchange))
-        except Exception as exc:  # a parser that crashes on an answer is itself a finding
-            rows.append(Row(exchange.name, _status(exchange), "the client crashed",
+        except Exception as exc:  # a parser that breaks on an answer is itself a finding
+            rows.append(Row(exchange.name, _status(exchange), "failed unexpectedly",
                             f"{type(exc).__name__}: {exc}"))
     return Verdict(tuple(rows), tuple(context.facts()))
 
