@@ -98,7 +98,7 @@ async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamR
         return denied
     handle = request.match_info.get("handle")
     if state.config.handles is not None and handle not in state.config.handles:
-        return _refusal(state, "not_found", 404, f"SLM '{handle}' not found")
+        return _refused(state.config, "not_found", 404, f"SLM '{handle}' not found")
     return await handler(request)
 
 
@@ -108,10 +108,6 @@ def _check_key(config: EmulatorConfig, key: str | None) -> web.Response | None:
     if config.api_key is not None and key != config.api_key:
         return _refused(config, "auth", 401, "Invalid API key")
     return None
-
-
-def _refusal(state: EmulatorState, situation: str, status: int, detail: Any) -> web.Response:
-    return _refused(state.config, situation, status, detail)
 
 
 def _refused(config: EmulatorConfig, situation: str, status: int, detail: Any) -> web.Response:
@@ -154,7 +150,7 @@ def _query_or_error(request: web.Request) -> str | web.Response:
         if isinstance(body, dict) and "query" in body:
             problem = {"type": "string_type", "loc": ["body", "query"],
                        "msg": "Input should be a valid string"}
-        return _refusal(_state(request), "invalid_body", 422, [problem])
+        return _refused(_state(request).config, "invalid_body", 422, [problem])
     return query
 
 
@@ -163,7 +159,7 @@ def _session_or_error(request: web.Request) -> Session | web.Response:
     owner = owner_of(request.headers["X-Api-Key"])
     session = state.find_session(request.match_info["handle"], request.match_info["sid"], owner)
     if session is None:
-        return _refusal(state, "not_found", 404, "Session not found")
+        return _refused(state.config, "not_found", 404, "Session not found")
     return session
 
 
