@@ -8,6 +8,8 @@ commands:
                      (`demo --help` lists its options)
   test [PYTEST ...]  lint, type checks and the whole test suite (arguments go to pytest)
   bench [OPTIONS]    the benchmarks (`bench --help` lists their options)
+  probe [OPTIONS]    check the client against the real service with your key: records what it
+                     sends and says what the client read (`probe --help`: options, cost)
 
 Needs only Python 3.10+ and the package registries. The environment lives in .venv and is
 reinstalled when pyproject.toml changes.
@@ -25,7 +27,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-EXTRAS = {"demo": "demo", "test": "test", "bench": "bench"}
+EXTRAS = {"demo": "demo", "test": "test", "bench": "bench", "probe": "demo"}
 USAGE = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
 
 
@@ -105,6 +107,15 @@ def main(argv: list[str]) -> None:
         from demo_options import parse_demo_args
 
         parse_demo_args(rest)  # --help and bad options answered before any set-up
+    if job == "probe":
+        sys.path.insert(0, str(ROOT))
+        from assisterr_probe.cli import BadInput, check
+
+        try:
+            check(rest, quiet=True)  # --help and bad input answered before any set-up
+        except BadInput as exc:
+            print(f"assisterr-probe: {exc}", file=sys.stderr)
+            sys.exit(2)
     python = str(ensure_env(EXTRAS[job]))
     if job == "demo":
         run(python, "scripts/demo.py", *rest)
@@ -112,6 +123,8 @@ def main(argv: list[str]) -> None:
         run(python, "-m", "ruff", "check", ".")
         run(python, "-m", "mypy")
         run(python, "-m", "pytest", *(rest or ["-q"]))
+    elif job == "probe":
+        run(python, "-m", "assisterr_probe", *rest)
     else:
         run(python, "-m", "benchmarks", *rest)
 

@@ -12,6 +12,8 @@ from aiohttp import web
 
 from ..validation import MAX_QUERY_CHARS
 from .config import EmulatorConfig, Fault, ReceivedRequest
+from .framing import ChunkPattern
+from .replay import CannedAnswer, ReplayProfile
 from .responders import ResponderRequest, split_words
 from .state import EmulatorState, Session, owner_of, session_json, turn_json
 
@@ -88,21 +90,46 @@ async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamR
         return web.Response(status=200, text=text, content_type=fault.content_type)
     if fault is not None and fault.stall and not request.path.rstrip("/").endswith("/stream"):
         await asyncio.sleep(fault.stall)  # streams stall after their headers instead
+    replay = state.config.replay
+    if replay is not None and replay.slashless is not None and not request.path.endswith("/"):
+        return _slashless_answer(request, replay)
     denied = _check_key(state.config, request.headers.get("X-Api-Key"))
     if denied is not None:
         return denied
     handle = request.match_info.get("handle")
     if state.config.handles is not None and handle not in state.config.handles:
-        return _error(404, f"SLM '{handle}' not found")
+        return _refused(state.config, "not_found", 404, f"SLM '{handle}' not found")
     return await handler(request)
 
 
 def _check_key(config: EmulatorConfig, key: str | None) -> web.Response | None:
     if not key:
-        return _error(401, "Missing X-Api-Key header")
+        return _refused(config, "auth", 401, "Missing X-Api-Key header")
     if config.api_key is not None and key != config.api_key:
-        return _error(401, "Invalid API key")
+        return _refused(config, "auth", 401, "Invalid API key")
     return None
+
+
+def _refused(config: EmulatorConfig, situation: str, status: int, detail: Any) -> web.Response:
+    """The recorded answer to ``situation`` when replaying one, else ``{"detail": ...}``."""
+    canned = config.replay.refusals.get(situation) if config.replay else None
+    return _canned(canned) if canned is not None else _error(status, detail)
+
+
+def _canned(answer: CannedAnswer) -> web.Response:
+    headers = {"Content-Type": answer.content_type} if answer.content_type else {}
+    return web.Response(status=answer.status, body=answer.body, headers=headers)
+
+
+def _slashless_answer(request: web.Request, replay: ReplayProfile) -> web.Response:
+    """A path without its trailing slash, answered as the recorded service did."""
+    answer = replay.slashless
+    assert answer is not None
+    response = _canned(answer)
+    if 300 <= answer.status < 400:
+        url = request.url if replay.slashless_location_absolute else request.rel_url
+        response.headers["Location"] = str(url.with_path(request.path + "/", keep_query=True))
+    return response
 
 
 async def _read_json(request: web.Request) -> Any:
@@ -123,7 +150,7 @@ def _query_or_error(request: web.Request) -> str | web.Response:
         if isinstance(body, dict) and "query" in body:
             problem = {"type": "string_type", "loc": ["body", "query"],
                        "msg": "Input should be a valid string"}
-        return _error(422, [problem])
+        return _refused(_state(request).config, "invalid_body", 422, [problem])
     return query
 
 
@@ -131,11 +158,20 @@ def _session_or_error(request: web.Request) -> Session | web.Response:
     state = _state(request)
     owner = owner_of(request.headers["X-Api-Key"])
     session = state.find_session(request.match_info["handle"], request.match_info["sid"], owner)
-    return session if session is not None else _error(404, "Session not found")
+    if session is None:
+        return _refused(state.config, "not_found", 404, "Session not found")
+    return session
 
 
-async def _answer(request: web.Request) -> tuple[list[str], Session | None] | web.Response:
-    """Run the responder for a chat request and record the turns of a session."""
+async def _answer(
+    request: web.Request, *, stream: bool = False
+) -> tuple[list[str], ChunkPattern] | web.Response:
+    """Run the responder for a chat request and record the turns of a session.
+
+    The reply comes back as deltas, with the pattern to send a stream by: as the responder
+    cut it, else in the sizes of a replayed stream, else word by word. Refused requests take
+    no pattern, so a replay paces its streams in the recorded order.
+    """
     query = _query_or_error(request)
     if isinstance(query, web.Response):
         return query
@@ -148,13 +184,19 @@ async def _answer(request: web.Request) -> tuple[list[str], Session | None] | we
         session = found
         history = [("user" if t.is_user else "assistant", t.text) for t in session.turns]
     state = _state(request)
+    pattern = state.next_stream_pattern() if stream else ChunkPattern()
     ask = ResponderRequest(request.match_info["handle"], query, request.match_info.get("sid"),
                            tuple(history))
     try:
         reply: str | Iterable[str] = state.responder(ask)
     except Exception as exc:  # a responder bug is the test's concern: report it, don't crash
         return _error(500, f"responder failed: {type(exc).__name__}: {exc}")
-    chunks = split_words(reply) if isinstance(reply, str) else [str(c) for c in reply]
+    if not isinstance(reply, str):
+        chunks = [str(chunk) for chunk in reply]
+    elif pattern.delta_chars:
+        chunks = pattern.deltas(reply)
+    else:
+        chunks = split_words(reply)
     if session is not None:
         state.add_turn(session, True, query)
         state.add_turn(session, False, "".join(chunks))
@@ -162,7 +204,7 @@ async def _answer(request: web.Request) -> tuple[list[str], Session | None] | we
     delay = (fault.delay if fault and fault.delay else 0.0) + state.config.latency
     if delay:
         await asyncio.sleep(delay)
-    return chunks, session
+    return chunks, pattern
 
 
 async def _chat(request: web.Request) -> web.StreamResponse:
@@ -182,48 +224,30 @@ async def _chat(request: web.Request) -> web.StreamResponse:
 
 
 async def _chat_stream(request: web.Request) -> web.StreamResponse:
-    answered = await _answer(request)
+    answered = await _answer(request, stream=True)
     if isinstance(answered, web.Response):
         return answered
-    chunks, _ = answered
+    chunks, pattern = answered
     state = _state(request)
-    fmt = state.config.stream_format
-    frames = [_frame(fmt, chunk) for chunk in chunks]
-    if fmt.startswith("sse"):
-        frames.append(b"data: [DONE]\n\n")
-    content_type = {"ndjson": "application/x-ndjson", "text": "text/plain"}.get(
-        fmt, "text/event-stream"
-    )
+    style = state.config.stream_style()
+    writes = pattern.writes(style.units(chunks))
     fault: Fault | None = request.get(FAULT_KEY)
     if fault is not None and fault.drop_after_chunks is not None:
-        return await _cut_off(request, frames[: fault.drop_after_chunks], content_type)
-    response = web.StreamResponse(headers={"Content-Type": content_type,
+        return await _cut_off(request, writes[: fault.drop_after_chunks], style.content_type)
+    response = web.StreamResponse(headers={"Content-Type": style.content_type,
                                            "Cache-Control": "no-cache"})
     response.enable_chunked_encoding()
     await response.prepare(request)
     if fault is not None and fault.stall:
         await asyncio.sleep(fault.stall)
-    for index, frame in enumerate(frames):
-        if index and state.config.chunk_delay:
-            await asyncio.sleep(state.config.chunk_delay)
-        await response.write(frame)
+    scale = state.config.replay_time_scale
+    for index, data in enumerate(writes):
+        pause = pattern.gap_before(index) * scale + (state.config.chunk_delay if index else 0.0)
+        if pause:
+            await asyncio.sleep(pause)
+        await response.write(data)
     await response.write_eof()
     return response
-
-
-def _frame(fmt: str, chunk: str) -> bytes:
-    if fmt == "json":
-        return json.dumps({"message": chunk}).encode()
-    if fmt == "ndjson":
-        return json.dumps({"message": chunk}).encode() + b"\n"
-    if fmt == "sse-json":
-        return b"data: " + json.dumps({"message": chunk}).encode() + b"\n\n"
-    if fmt == "sse-json-string":
-        return b"data: " + json.dumps(chunk).encode() + b"\n\n"
-    if fmt == "sse-text":
-        lines = chunk.split("\n")
-        return "".join(f"data: {line}\n" for line in lines).encode() + b"\n"
-    return chunk.encode()
 
 
 async def _cut_off(request: web.Request, frames: list[bytes], content_type: str) -> web.Response:
@@ -241,8 +265,10 @@ async def _cut_off(request: web.Request, frames: list[bytes], content_type: str)
 
 async def _create_session(request: web.Request) -> web.StreamResponse:
     owner = owner_of(request.headers["X-Api-Key"])
-    session = _state(request).create_session(request.match_info["handle"], owner)
-    return web.json_response(session.id)
+    state = _state(request)
+    session = state.create_session(request.match_info["handle"], owner)
+    replay = state.config.replay
+    return web.json_response(replay.session_created_json(session.id) if replay else session.id)
 
 
 async def _list_sessions(request: web.Request) -> web.StreamResponse:
@@ -250,6 +276,9 @@ async def _list_sessions(request: web.Request) -> web.StreamResponse:
     handle = request.match_info["handle"]
     sessions = [s for s in _state(request).sessions.values()
                 if s.handle == handle and s.owner == owner]
+    replay = _state(request).config.replay
+    if replay is not None and replay.session_list == "ids":
+        return web.json_response([s.id for s in sessions])
     return web.json_response([session_json(s) for s in sessions])
 
 
@@ -258,7 +287,7 @@ async def _history(request: web.Request) -> web.StreamResponse:
     if isinstance(found, web.Response):
         return found
     turns = [turn_json(found, turn) for turn in found.turns]
-    if _state(request).config.history_order == "newest-first":
+    if _state(request).config.effective_history_order() == "newest-first":
         turns.reverse()
     return web.json_response(turns)
 
@@ -267,7 +296,11 @@ async def _delete_session(request: web.Request) -> web.StreamResponse:
     found = _session_or_error(request)
     if isinstance(found, web.Response):
         return found
-    _state(request).sessions.pop(found.id, None)
+    state = _state(request)
+    state.sessions.pop(found.id, None)
+    replay = state.config.replay
+    if replay is not None and replay.deleted is not None:
+        return _canned(replay.deleted)
     return web.json_response(True)
 
 

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from .framing import BUILT_IN_STYLES, StreamStyle
+
+if TYPE_CHECKING:
+    from .replay import ReplayProfile
 
 STREAM_FORMATS = ("json", "ndjson", "sse-json", "sse-text", "sse-json-string", "text")
 
@@ -17,6 +22,8 @@ class EmulatorConfig:
     HTTP chunk, under a ``text/event-stream`` content type. ``chunk_delay`` separates
     chunks (the first goes at once); ``latency`` delays every answer after the turn has
     been recorded. ``history_order`` is "newest-first" as the API documentation shows.
+    ``replay`` (see :mod:`.replay`) makes it answer as a recorded service did, its recorded
+    gaps between stream chunks multiplied by ``replay_time_scale`` (0: no waiting).
     """
 
     api_key: str | None = "test-key"
@@ -25,12 +32,27 @@ class EmulatorConfig:
     latency: float = 0.0
     history_order: str = "newest-first"
     handles: frozenset[str] | None = None
+    replay: ReplayProfile | None = None
+    replay_time_scale: float = 1.0
 
     def __post_init__(self) -> None:
         if self.stream_format not in STREAM_FORMATS:
             raise ValueError(f"stream_format must be one of {STREAM_FORMATS}")
         if self.history_order not in ("newest-first", "oldest-first"):
             raise ValueError("history_order must be 'newest-first' or 'oldest-first'")
+        if not self.replay_time_scale >= 0:
+            raise ValueError("replay_time_scale must be >= 0")
+
+    def stream_style(self) -> StreamStyle:
+        """The framing of streamed replies: the replayed one, else ``stream_format``'s."""
+        if self.replay is not None and self.replay.stream_style is not None:
+            return self.replay.stream_style
+        return BUILT_IN_STYLES[self.stream_format]
+
+    def effective_history_order(self) -> str:
+        if self.replay is not None and self.replay.history_order is not None:
+            return self.replay.history_order
+        return self.history_order
 
 
 @dataclass

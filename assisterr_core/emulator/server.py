@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .app import build_app
 from .app_thread import AppThread
 from .config import EmulatorConfig, Fault, ReceivedRequest
+from .replay import ReplayProfile, load_profile
 from .responders import Responder
 from .state import EmulatorState
+
+if TYPE_CHECKING:
+    from assisterr_probe.recording import Recording
 
 
 class EmulatorServer:
@@ -23,9 +28,13 @@ class EmulatorServer:
         host: str = "127.0.0.1",
         port: int = 0,
         responder: Responder | None = None,
+        replay: str | Path | Recording | ReplayProfile | None = None,
         **config_fields: Any,
     ) -> None:
+        """``replay``: a probe recording (file or loaded) or profile to answer as it shows."""
         self.config = config or EmulatorConfig(**config_fields)
+        if replay is not None:
+            self.config.replay = load_profile(replay)
         self.state = EmulatorState(self.config, responder)
         self._serving = AppThread(build_app(self.state), host=host, port=port,
                                   name="assisterr-emulator")
@@ -72,9 +81,13 @@ class EmulatorServer:
         return [("user" if t.is_user else "assistant", t.text) for t in session.turns]
 
     def reset(self, **config_fields: Any) -> None:
-        """Forget sessions, requests, faults and the responder; restore config defaults."""
+        """Forget sessions, requests, faults and the responder; restore config defaults.
+
+        The key and the replay settings stay.
+        """
         self.state.reset()
-        defaults = EmulatorConfig(api_key=self.config.api_key)
+        defaults = EmulatorConfig(api_key=self.config.api_key, replay=self.config.replay,
+                                  replay_time_scale=self.config.replay_time_scale)
         for name in EmulatorConfig.__dataclass_fields__:
             setattr(self.config, name, config_fields.get(name, getattr(defaults, name)))
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from .config import EmulatorConfig, Fault, ReceivedRequest
+from .framing import ChunkPattern
 from .responders import Responder, ScriptedResponder, default_responder
 
 
@@ -43,6 +44,7 @@ class EmulatorState:
         self.requests: list[ReceivedRequest] = []
         self.faults: list[Fault] = []
         self._lock = threading.Lock()
+        self._streams_served = 0
         self._clock = datetime.now(timezone.utc).replace(tzinfo=None)
 
     def now(self) -> datetime:
@@ -74,8 +76,10 @@ class EmulatorState:
 
     def create_session(self, handle: str, owner: str) -> Session:
         now = self.now()
-        session = Session(secrets.token_hex(12), handle, owner, now, now)
+        replay = self.config.replay
         with self._lock:
+            sid = replay.new_session_id(self.sessions) if replay else secrets.token_hex(12)
+            session = Session(sid, handle, owner, now, now)
             self.sessions[session.id] = session
         return session
 
@@ -91,8 +95,18 @@ class EmulatorState:
             session.turns.append(turn)
             session.updated_at = turn.created_at
 
+    def next_stream_pattern(self) -> ChunkPattern:
+        """How to cut and pace the next stream: as the recorded streams were, in turn."""
+        replay = self.config.replay
+        if replay is None or not replay.stream_patterns:
+            return ChunkPattern()
+        with self._lock:
+            served, self._streams_served = self._streams_served, self._streams_served + 1
+        return replay.stream_patterns[served % len(replay.stream_patterns)]
+
     def reset(self) -> None:
         with self._lock:
+            self._streams_served = 0
             self.sessions.clear()
             self.requests.clear()
             self.faults.clear()

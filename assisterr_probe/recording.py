@@ -1,0 +1,329 @@
+"""The probe's recording format: what was sent and what came back, byte for byte, as JSON.
+
+Bodies are stored as text when they are UTF-8, else as base64; streams keep each chunk with
+the time it arrived. The API key is redacted everywhere, in every form a server could echo it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+FORMAT = "assisterr-probe-recording"
+FORMAT_VERSION = 1
+REDACTED = "[redacted-api-key]"
+
+
+class RecordingError(ValueError):
+    """A file that is not a recording this version can read."""
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One piece of a streamed body, and when it arrived (ms after the request was sent)."""
+
+    at_ms: float
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RecordedResponse:
+    """A response as it arrived. ``chunks`` is None for bodies read whole (not streams).
+
+    Bodies are stored after any ``Content-Encoding`` was undone: what a client decodes.
+    """
+
+    status: int
+    reason: str
+    headers: tuple[tuple[str, str], ...]
+    headers_ms: float
+    body: bytes = b""
+    chunks: tuple[Chunk, ...] | None = None
+
+    def header(self, name: str) -> str | None:
+        """The first value of header ``name`` (case-insensitive), if present."""
+        wanted = name.lower()
+        return next((value for key, value in self.headers if key.lower() == wanted), None)
+
+    @property
+    def content_type(self) -> str:
+        return self.header("Content-Type") or ""
+
+    @property
+    def pieces(self) -> tuple[Chunk, ...]:
+        """The body as chunks: the recorded ones, or the whole body as one."""
+        if self.chunks is not None:
+            return self.chunks
+        return (Chunk(self.headers_ms, self.body),) if self.body else ()
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One request of the probe and what became of it.
+
+    ``redirects`` are the 307/308 answers followed on the way to ``response``; ``response``
+    is None when none came (``error`` says why) or the exchange was ``skipped``.
+    """
+
+    name: str
+    method: str
+    path: str
+    request_headers: Mapping[str, str]
+    request_body: bytes | None = None
+    stream: bool = False
+    redirects: tuple[RecordedResponse, ...] = ()
+    response: RecordedResponse | None = None
+    error: str | None = None
+    skipped: str | None = None
+    elapsed_ms: float = 0.0
+
+    def request_json(self) -> Any:
+        """The JSON body that was sent, or None."""
+        if not self.request_body:
+            return None
+        try:
+            return json.loads(self.request_body)
+        except ValueError:
+            return None
+
+
+@dataclass(frozen=True)
+class Recording:
+    """Everything one probe run saw, in the order it happened."""
+
+    base_url: str
+    handle: str
+    recorded_at: str
+    client: str
+    exchanges: tuple[Exchange, ...] = field(default_factory=tuple)
+
+    def exchange(self, name: str) -> Exchange | None:
+        return next((e for e in self.exchanges if e.name == name), None)
+
+    def dump(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(to_json(self), indent=1, ensure_ascii=False) + "\n",
+                              encoding="utf-8")
+
+
+def load(path: str | Path) -> Recording:
+    """Read a recording file; a clear :class:`RecordingError` for anything else."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise RecordingError(f"{path} is not JSON: {exc}") from None
+    return from_json(data, str(path))
+
+
+def to_json(recording: Recording) -> dict[str, Any]:
+    return {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "recorded_at": recording.recorded_at,
+        "base_url": recording.base_url,
+        "handle": recording.handle,
+        "client": recording.client,
+        "exchanges": [_exchange_json(e) for e in recording.exchanges],
+    }
+
+
+def from_json(data: Any, source: str = "the recording") -> Recording:
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise RecordingError(f"{source} is not an assisterr-probe recording")
+    version = data.get("format_version")
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise RecordingError(
+            f"{source} has format version {version!r}; this version reads up to {FORMAT_VERSION}"
+        )
+    try:
+        return Recording(
+            base_url=str(data["base_url"]),
+            handle=str(data["handle"]),
+            recorded_at=str(data["recorded_at"]),
+            client=str(data.get("client", "")),
+            exchanges=tuple(_exchange_from(e) for e in data["exchanges"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise RecordingError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+
+
+def _blob_json(data: bytes) -> dict[str, str]:
+    try:
+        return {"text": data.decode("utf-8")}
+    except UnicodeDecodeError:
+        return {"base64": base64.b64encode(data).decode("ascii")}
+
+
+def _blob_from(blob: Mapping[str, str]) -> bytes:
+    if "text" in blob:
+        return blob["text"].encode("utf-8")
+    return base64.b64decode(blob["base64"], validate=True)
+
+
+def _response_json(response: RecordedResponse) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "status": response.status,
+        "reason": response.reason,
+        "headers": [f"{name}: {value}" for name, value in response.headers],
+        "headers_ms": round(response.headers_ms, 3),
+    }
+    if response.chunks is None:
+        data["body"] = _blob_json(response.body)
+    else:
+        data["chunks"] = [{"at_ms": round(c.at_ms, 3), **_blob_json(c.data)}
+                          for c in response.chunks]
+    return data
+
+
+def _response_from(data: Mapping[str, Any]) -> RecordedResponse:
+    chunks = None
+    body = b""
+    if "chunks" in data:
+        chunks = tuple(Chunk(float(c["at_ms"]), _blob_from(c)) for c in data["chunks"])
+        body = b"".join(c.data for c in chunks)
+    else:
+        body = _blob_from(data["body"])
+    return RecordedResponse(
+        status=int(data["status"]),
+        reason=str(data.get("reason", "")),
+        headers=tuple(_header_pair(line) for line in data["headers"]),
+        headers_ms=float(data.get("headers_ms", 0.0)),
+        body=body,
+        chunks=chunks,
+    )
+
+
+def _header_pair(line: str) -> tuple[str, str]:
+    name, _, value = str(line).partition(":")
+    return name, value.strip()
+
+
+def _exchange_json(exchange: Exchange) -> dict[str, Any]:
+    return {
+        "name": exchange.name,
+        "method": exchange.method,
+        "path": exchange.path,
+        "request_headers": dict(exchange.request_headers),
+        "request_body": None if exchange.request_body is None
+        else _blob_json(exchange.request_body),
+        "stream": exchange.stream,
+        "redirects": [_response_json(r) for r in exchange.redirects],
+        "response": None if exchange.response is None else _response_json(exchange.response),
+        "error": exchange.error,
+        "skipped": exchange.skipped,
+        "elapsed_ms": round(exchange.elapsed_ms, 3),
+    }
+
+
+def _exchange_from(data: Mapping[str, Any]) -> Exchange:
+    body = data.get("request_body")
+    response = data.get("response")
+    return Exchange(
+        name=str(data["name"]),
+        method=str(data["method"]),
+        path=str(data["path"]),
+        request_headers={str(k): str(v) for k, v in data.get("request_headers", {}).items()},
+        request_body=None if body is None else _blob_from(body),
+        stream=bool(data.get("stream", False)),
+        redirects=tuple(_response_from(r) for r in data.get("redirects", [])),
+        response=None if response is None else _response_from(response),
+        error=data.get("error"),
+        skipped=data.get("skipped"),
+        elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+    )
+
+
+class Redactor:
+    """Replaces an API key with :data:`REDACTED`, however a server wrote it back.
+
+    Each character of the key may appear as itself, JSON-escaped (``\\"``, ``\\/``,
+    ``\\u00XX``), percent-encoded or as an HTML entity, in any mix, any hex case and
+    escaped more than once.
+    """
+
+    def __init__(self, key: str) -> None:
+        self._pattern = re.compile(b"".join(_char_forms(c) for c in key)) if key else None
+
+    def bytes(self, data: bytes) -> bytes:
+        if self._pattern is None:
+            return data
+        return self._pattern.sub(REDACTED.encode(), data)
+
+    def text(self, text: str) -> str:
+        return self.bytes(text.encode("utf-8", "surrogateescape")).decode(
+            "utf-8", "surrogateescape")
+
+    def headers(self, headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+        return tuple((self.text(k), self.text(v)) for k, v in headers)
+
+    def chunks(self, chunks: Sequence[Chunk]) -> tuple[Chunk, ...]:
+        """Redact a stream; a key split across chunks merges those chunks first."""
+        if self._pattern is None or not chunks:
+            return tuple(chunks)
+        ends, total = [], 0
+        for chunk in chunks:
+            total += len(chunk.data)
+            ends.append(total)
+        merged = list(chunks)
+        body = b"".join(c.data for c in chunks)
+        for match in reversed(list(self._pattern.finditer(body))):
+            first = next(i for i, end in enumerate(ends) if end > match.start())
+            last = next(i for i, end in enumerate(ends) if end >= match.end())
+            if first != last:
+                joined = Chunk(merged[last].at_ms, b"".join(c.data for c in merged[first:last + 1]))
+                merged[first:last + 1] = [joined]
+                ends[first:last + 1] = [ends[last]]
+        return tuple(replace(c, data=self.bytes(c.data)) for c in merged)
+
+    def response(self, response: RecordedResponse) -> RecordedResponse:
+        chunks = None if response.chunks is None else self.chunks(response.chunks)
+        body = b"".join(c.data for c in chunks) if chunks is not None else self.bytes(
+            response.body)
+        return replace(response, reason=self.text(response.reason),
+                       headers=self.headers(response.headers), body=body, chunks=chunks)
+
+    def exchange(self, exchange: Exchange) -> Exchange:
+        return replace(
+            exchange,
+            path=self.text(exchange.path),
+            request_headers=dict(self.headers(exchange.request_headers.items())),
+            request_body=None if exchange.request_body is None
+            else self.bytes(exchange.request_body),
+            redirects=tuple(self.response(r) for r in exchange.redirects),
+            response=None if exchange.response is None else self.response(exchange.response),
+            error=None if exchange.error is None else self.text(exchange.error),
+        )
+
+
+def _char_forms(char: str) -> bytes:
+    """A regex for one character of the key, in each form a server could write it.
+
+    Escapes may be nested (a JSON string inside a JSON string, ``%25`` for ``%``, ``&amp;``
+    for ``&``), so their lead-ins may repeat.
+    """
+    code = ord(char)
+    backslashes, percent, amp = r"\\+", "%(?:25)*", "&(?:amp;)*"
+    forms = [
+        backslashes if char == "\\" else re.escape(char),
+        backslashes + "u" + _hex(code, 4),  # JSON \u00XX
+        percent + _hex(code, 2),  # percent-encoding
+        rf"{amp}#0*{code};",  # HTML decimal entity
+        rf"{amp}#[xX]0*" + _hex(code, 1) + ";",  # HTML hex entity
+    ]
+    if char in "\"/":
+        forms.append(backslashes + re.escape(char))  # JSON short escapes
+    named = {"&": "amp", "<": "lt", ">": "gt", '"': "quot", "'": "apos"}.get(char)
+    if named:
+        forms.append(f"{amp}{named};")
+    return ("(?:" + "|".join(forms) + ")").encode("ascii")
+
+
+def _hex(code: int, width: int) -> str:
+    """``code`` in hex with at least ``width`` digits, letters in either case."""
+    return "".join(f"[{d}{d.upper()}]" if d.isalpha() else d for d in f"{code:0{width}x}")

@@ -1,0 +1,219 @@
+"""Sends the probe's exchanges with ``requests`` and records every byte that comes back.
+
+Each request carries the core client's own headers and is bounded by connect, read and total
+timeouts; nothing the server answers stops the run, and the session it opens is always deleted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timezone
+from http.cookiejar import DefaultCookiePolicy
+from urllib.parse import urljoin
+
+import requests
+
+from assisterr_core._base import BaseClient
+from assisterr_core._constants import MAX_REDIRECTS, USER_AGENT
+from assisterr_core.errors import AssisterrError
+from assisterr_core.models import parse_session_id
+from assisterr_core.protocol import decode_json_body
+from assisterr_core.settings import ClientSettings, Secret, Timeout
+
+from .exchanges import (
+    CLEANUP,
+    CREATE_STEP,
+    DELETE_STEP,
+    SESSION_PLACEHOLDER,
+    STEPS,
+    WRONG_KEY,
+    SessionUse,
+    Step,
+    unknown_session_id,
+)
+from .recording import Chunk, Exchange, RecordedResponse, Recording, Redactor
+
+READ_SIZE = 64 * 1024
+ProgressCallback = Callable[[Exchange], None]
+"""Called with each exchange (redacted) as soon as it is done."""
+
+
+@dataclass(frozen=True)
+class ProbeSettings:
+    """Where to probe, as whom, and how long to wait (``deadline``: seconds per exchange)."""
+
+    api_key: Secret = field(repr=False)
+    base_url: str
+    handle: str
+    timeout: Timeout = field(default_factory=Timeout)
+    deadline: float = 300.0
+    max_body_bytes: int = 16 * 1024 * 1024
+
+
+def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = None) -> Recording:
+    """Send every step once, in order; the session created is deleted whatever happens."""
+    started = datetime.now(timezone.utc)
+    with requests.Session() as http:
+        http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # as the client does
+        exchanges = _Prober(settings, http).run(on_exchange)
+    return Recording(
+        base_url=settings.base_url,
+        handle=settings.handle,
+        recorded_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        client=USER_AGENT,
+        exchanges=tuple(exchanges),
+    )
+
+
+class _Prober:
+    def __init__(self, settings: ProbeSettings, http: requests.Session) -> None:
+        self.settings = settings
+        self.http = http
+        self.redactor = Redactor(settings.api_key.get_secret_value())
+        client_settings = ClientSettings(settings.api_key, settings.base_url, settings.timeout)
+        self.client = BaseClient(settings=client_settings)
+        self.wrong_key_client = BaseClient(settings=replace(client_settings,
+                                                            api_key=Secret(WRONG_KEY)))
+
+    def run(self, on_exchange: ProgressCallback | None) -> list[Exchange]:
+        exchanges: list[Exchange] = []
+        session_id: str | None = None
+        deleted = False
+
+        def keep(exchange: Exchange) -> None:
+            exchanges.append(self.redactor.exchange(exchange))
+            if on_exchange is not None:
+                on_exchange(exchanges[-1])
+
+        try:
+            for step in STEPS:
+                if step.session is SessionUse.CREATED and session_id is None:
+                    keep(self.skipped(step, "no session id came back from session/create"))
+                    continue
+                unknown = step.session is SessionUse.UNKNOWN
+                exchange = self.send(step, unknown_session_id(session_id) if unknown
+                                     else session_id)
+                if step is CREATE_STEP:
+                    session_id = _created_session_id(exchange)
+                if step is DELETE_STEP:
+                    deleted = _succeeded(exchange)
+                keep(exchange)
+        finally:
+            if session_id is not None and not deleted:
+                # A step failed before the delete, or the run was interrupted: clean up.
+                keep(replace(self.send(DELETE_STEP, session_id), name=CLEANUP))
+        return exchanges
+
+    def skipped(self, step: Step, reason: str) -> Exchange:
+        spec = step.spec(self.settings.handle, SESSION_PLACEHOLDER)
+        return Exchange(step.name, spec.method, spec.path, {}, skipped=reason)
+
+    def send(self, step: Step, session_id: str | None) -> Exchange:
+        spec = step.spec(self.settings.handle, session_id)
+        client = self.wrong_key_client if step.wrong_key else self.client
+        url = self.settings.base_url + spec.path
+        body = spec.encoded_body()
+        headers = client._headers(spec, url)
+        start = time.monotonic()
+        redirects: list[RecordedResponse] = []
+        exchange = Exchange(step.name, spec.method, spec.path, headers, body, spec.stream)
+        try:
+            for _ in range(MAX_REDIRECTS + 1):
+                response = self.http.request(
+                    spec.method, url, data=body, headers=headers, stream=True,
+                    allow_redirects=False,
+                    timeout=(self.settings.timeout.connect, self.settings.timeout.read),
+                )
+                if not redirects:  # the headers as sent, requests' own defaults included
+                    exchange = replace(exchange, request_headers=dict(response.request.headers))
+                with response:
+                    recorded, error = self._read(response, start, spec.stream)
+                location = response.headers.get("Location")
+                if response.status_code in (307, 308) and location and error is None:
+                    # Followed as the client follows them: the key only to the same origin.
+                    redirects.append(recorded)
+                    url = urljoin(url, location)
+                    headers = client._headers(spec, url)
+                    continue
+                return replace(exchange, redirects=tuple(redirects), response=recorded,
+                               error=error, elapsed_ms=_ms_since(start))
+            error = f"more than {MAX_REDIRECTS} redirects"
+        except AssisterrError as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        except Exception as exc:  # whatever the server or the network does goes in the record
+            error = _describe(exc)
+        return replace(exchange, redirects=tuple(redirects), error=error,
+                       elapsed_ms=_ms_since(start))
+
+    def _read(
+        self, response: requests.Response, start: float, streamed: bool
+    ) -> tuple[RecordedResponse, str | None]:
+        """The response as it arrived, and why reading stopped early (None: it ended well)."""
+        headers_ms = _ms_since(start)
+        chunks: list[Chunk] = []
+        size = 0
+        error: str | None = None
+        try:
+            for data in _arrivals(response):
+                chunks.append(Chunk(_ms_since(start), data))
+                size += len(data)
+                if size > self.settings.max_body_bytes:
+                    error = f"body longer than {self.settings.max_body_bytes} bytes: not read on"
+                    break
+                if time.monotonic() - start > self.settings.deadline:
+                    error = f"still sending after {self.settings.deadline:g} s: not read on"
+                    break
+        except Exception as exc:  # a cut, a stall or broken framing: keep what arrived
+            error = _describe(exc)
+        recorded = RecordedResponse(
+            status=response.status_code,
+            reason=response.reason or "",
+            headers=tuple((str(k), str(v)) for k, v in response.raw.headers.items()),
+            headers_ms=headers_ms,
+            body=b"".join(c.data for c in chunks),
+            chunks=tuple(chunks) if streamed else None,
+        )
+        return recorded, error
+
+
+def _arrivals(response: requests.Response) -> Iterator[bytes]:
+    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked)."""
+    raw = response.raw
+    if raw.chunked and raw.supports_chunked_reads():
+        yield from raw.read_chunked(decode_content=True)
+        return
+    while data := raw.read1(READ_SIZE, decode_content=True):
+        yield data
+
+
+def _created_session_id(exchange: Exchange) -> str | None:
+    """The new session's id, read as the core client reads it; None if it cannot be."""
+    if not _succeeded(exchange) or exchange.response is None:
+        return None
+    spec = CREATE_STEP.spec("probe", None)
+    try:
+        return parse_session_id(decode_json_body(exchange.response.body, spec))
+    except AssisterrError:
+        return None
+
+
+def _succeeded(exchange: Exchange) -> bool:
+    return exchange.error is None and exchange.response is not None \
+        and exchange.response.status < 300
+
+
+def _describe(exc: BaseException) -> str:
+    """The failure's innermost cause, short (the redactor still runs over it)."""
+    inner: BaseException = exc
+    while inner.args and isinstance(inner.args[0], BaseException):
+        inner = inner.args[0]
+    reason = getattr(inner, "reason", None)
+    if isinstance(reason, BaseException):
+        inner = reason
+    return f"{type(inner).__name__}: {inner}"[:300]
+
+
+def _ms_since(start: float) -> float:
+    return (time.monotonic() - start) * 1000
