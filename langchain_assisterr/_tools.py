@@ -17,14 +17,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, 
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from assisterr_core.tools import (
+    JSON_OBJECT_PROTOCOL,
     ToolSpec,
     json_instructions,
     parse_tool_reply,
     tool_instructions,
 )
-
-JSON_OBJECT_PROTOCOL = "Answer with only a JSON object, and nothing else."
-"""The instruction of ``method="json_mode"``: no schema, the prompt describes the shape."""
 
 
 def tool_choice_name(tool_choice: Any, names: Sequence[str]) -> str:
