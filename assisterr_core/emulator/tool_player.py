@@ -108,11 +108,9 @@ def _read(query: str) -> _Asked | None:
         spans.append((start, end + len(_TOOLS_END)))
         listing = query[start:end]
         tools = [(m[1], m[2], json.loads(m[3])) for m in _TOOL_LINE.finditer(listing)]
-    schema = None
-    ask = query.find(_JSON_ASK)
-    if ask >= 0:
-        schema, schema_end = json.JSONDecoder().raw_decode(query, query.index("{", ask))
-        spans.append((ask, schema_end))
+    schema, ask_span = _schema_asked(query)
+    if schema is not None:
+        spans.append(ask_span)
     object_ask = query.find(JSON_OBJECT_PROTOCOL)
     if object_ask >= 0:
         spans.append((object_ask, object_ask + len(JSON_OBJECT_PROTOCOL)))
@@ -124,6 +122,19 @@ def _read(query: str) -> _Asked | None:
     object_keys = _QUOTED_KEY.findall(message) if object_ask >= 0 else None
     return _Asked(tools, forced[1] if forced else None, _MUST_CALL_ANY in query, schema,
                   object_keys, message, results, called)
+
+
+def _schema_asked(query: str) -> tuple[Mapping[str, Any] | None, tuple[int, int]]:
+    """The JSON schema the query asks the answer to fit, and where the ask is."""
+    ask = query.find(_JSON_ASK)
+    brace = query.find("{", ask) if ask >= 0 else -1
+    if brace < 0:
+        return None, (-1, -1)
+    try:
+        schema, end = json.JSONDecoder().raw_decode(query, brace)
+    except ValueError:  # the words with no schema after them: not the protocol
+        return None, (-1, -1)
+    return (schema, (ask, end)) if isinstance(schema, Mapping) else (None, (-1, -1))
 
 
 def _newest_turn(conversation: str) -> tuple[str, list[str], set[str]]:

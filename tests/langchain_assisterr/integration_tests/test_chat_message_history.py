@@ -244,7 +244,7 @@ async def test_async_variants(conn: dict[str, Any], assisterr_emulator: Emulator
     reply = await chat.ainvoke(FIRST)
     assert _contents(await history.aget_messages()) == [("human", FIRST), ("ai", reply.content)]
     await history.aadd_messages([HumanMessage(FIRST), reply])
-    with pytest.raises(MessageNotRecordedError):
+    with pytest.raises(MessageNotRecordedError), pytest.warns(MessageNotRecordedWarning):
         await history.aadd_messages([HumanMessage("not recorded")])
     assert len(assisterr_emulator.history(history.session_id)) == 2
     await history.aclear()
