@@ -25,8 +25,8 @@ def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]
     named = {values[name] for name in MODEL_NAMES if values.get(name) is not None}
     if not named:
         raise ValueError(
-            f"{owner} needs `model`, the handle name of the Assisterr SLM to talk to: "
-            f'{owner}(model="my-slm")'
+            f"{owner}: `model` is required, the handle name of the Assisterr SLM to talk to:"
+            f' {owner}(model="my-slm")'
         )
     if len(named) > 1:
         given = ", ".join(f"{n}={values[n]!r}" for n in MODEL_NAMES if values.get(n) is not None)

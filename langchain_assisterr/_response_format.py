@@ -17,6 +17,7 @@ from typing import Any
 from assisterr_core import InvalidRequestError
 from assisterr_core.tools import parse_json_answer, schema_problem
 
+_JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean")
 _SHAPES = ('{"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}, '
            '{"type": "json_object"}, {"type": "text"}, a JSON schema or a pydantic model')
 
@@ -35,7 +36,10 @@ class JsonAnswer:
         if isinstance(response_format, type):  # a pydantic model or a TypedDict
             from langchain_core.utils.function_calling import convert_to_json_schema
 
-            return cls(convert_to_json_schema(response_format))
+            try:
+                return cls(convert_to_json_schema(response_format))
+            except (ValueError, TypeError) as error:
+                raise _refused(response_format) from error
         if not isinstance(response_format, Mapping):
             raise _refused(response_format)
         kind = response_format.get("type")
@@ -53,8 +57,8 @@ class JsonAnswer:
             return cls(schema)
         if isinstance(response_format.get("schema"), Mapping) and "name" in response_format:
             return cls(response_format["schema"])
-        if kind in (None, "object") and ("properties" in response_format or kind == "object"):
-            return cls(response_format)
+        if kind in _JSON_TYPES or (kind is None and "properties" in response_format):
+            return cls(response_format)  # a JSON schema itself
         raise _refused(response_format)
 
     def fits(self, value: Any) -> str | None:

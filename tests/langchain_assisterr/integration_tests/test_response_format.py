@@ -64,7 +64,8 @@ async def test_the_message_holds_the_json_alone_and_keeps_the_reply_beside_it(
 def test_a_format_it_cannot_read_is_refused_before_anything_is_sent(
     chat: ChatAssisterr, assisterr_emulator: EmulatorServer
 ) -> None:
-    for bad in ({"type": "xml"}, {"type": "json_schema", "json_schema": {"name": "x"}}, "json"):
+    for bad in ({"type": "xml"}, {"type": "json_schema", "json_schema": {"name": "x"}}, "json",
+                int):
         with pytest.raises(InvalidRequestError, match="response_format"):
             chat.invoke("hi", response_format=bad)
     assert assisterr_emulator.requests == []

@@ -44,7 +44,7 @@ def test_the_slm_is_taken_as_model_model_name_or_handle_name_once() -> None:
 def test_a_missing_model_is_named_as_model_and_no_input_is_echoed() -> None:
     with pytest.raises(ValidationError) as missing:
         ChatAssisterr(api_key="sk-very-secret")
-    assert "needs `model`, the handle name of the Assisterr SLM" in str(missing.value)
+    assert "`model` is required, the handle name of the Assisterr SLM" in str(missing.value)
     assert "handle_name" not in str(missing.value)
     with pytest.raises(ValidationError) as wrong:
         ChatAssisterr(model="slm", api_key="sk-very-secret", max_retries="many")
