@@ -53,6 +53,8 @@ _QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)|\"([^\"]+)\"|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*(?:'s)?(?:\s+[A-Z][\w-]*(?:'s)?)*")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "to", "from", "near", "around", "into"})
 _SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+# Capitalised, but formats a request mentions ("as JSON"), not names.
+_FORMAT_WORDS = word_set("json xml yaml csv html markdown sql api url pdf")
 _NAMING = re.compile(r"\b(?:named|called|titled|name is)\s*$", re.I)  # before a quoted name
 
 
@@ -142,7 +144,7 @@ def _names(text: str) -> list[Phrase]:
             if opener.lower() not in STOP_WORDS and not _is_common(opener):
                 found.append(Phrase(opener, "opener"))
             previous = opener.lower()
-        words = [w for w in words if w.lower() not in STOP_WORDS]
+        words = [w for w in words if w.lower() not in STOP_WORDS | _FORMAT_WORDS]
         if not words:
             continue
         possessive = words[-1].endswith("'s")

@@ -150,8 +150,9 @@ def test_the_question_is_found_before_or_after_the_instructions() -> None:
 
 
 def test_a_json_object_asked_without_a_schema_has_the_keys_the_question_names() -> None:
-    query = f"{JSON_OBJECT_PROTOCOL}\n\nDescribe Oslo as JSON with 'city' and 'country' keys."
-    assert set(json.loads(play(query, "h") or "")) == {"city", "country"}
+    query = (f"{JSON_OBJECT_PROTOCOL}\n\n"
+             "Describe Oslo, the capital of Norway, as JSON with keys 'city' and 'country'.")
+    assert json.loads(play(query, "h") or "") == {"city": "Oslo", "country": "Norway"}
 
 
 def test_the_protocols_words_without_a_schema_are_just_a_question() -> None:
