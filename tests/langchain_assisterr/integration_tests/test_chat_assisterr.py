@@ -1,4 +1,4 @@
-"""ChatAssisterr against the local server over real HTTP: what issue 3 asks for."""
+"""ChatAssisterr against the local server over real HTTP: calls, streams, errors, LCEL."""
 
 from __future__ import annotations
 

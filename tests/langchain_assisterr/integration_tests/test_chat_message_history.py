@@ -1,4 +1,4 @@
-"""AssisterrChatMessageHistory against the local server: what issue 4 asks for."""
+"""AssisterrChatMessageHistory against the local server: reads, checks, clearing, memory."""
 
 from __future__ import annotations
 
