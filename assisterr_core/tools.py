@@ -36,6 +36,9 @@ CHOICES = {
 JSON_PROTOCOL = """Answer with only a JSON value that matches this JSON schema, and nothing else:
 {schema}"""
 
+JSON_OBJECT_PROTOCOL = "Answer with only a JSON object, and nothing else."
+"""JSON mode without a schema: the prompt itself describes the shape."""
+
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
 _JSON = json.JSONDecoder()
 _JSON_TYPES: dict[str, tuple[type, ...]] = {

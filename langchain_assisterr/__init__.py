@@ -11,7 +11,11 @@ from typing import TYPE_CHECKING
 from assisterr_core._lazy import lazy_exports
 
 if TYPE_CHECKING:
-    from .chat_message_histories import AssisterrChatMessageHistory, MessageNotRecordedError
+    from .chat_message_histories import (
+        AssisterrChatMessageHistory,
+        MessageNotRecordedError,
+        MessageNotRecordedWarning,
+    )
     from .chat_models import ChatAssisterr
     from .sessions import (
         adelete_sessions_older_than,
@@ -24,6 +28,7 @@ __all__ = [
     "AssisterrChatMessageHistory",
     "ChatAssisterr",
     "MessageNotRecordedError",
+    "MessageNotRecordedWarning",
     "adelete_sessions_older_than",
     "alist_sessions",
     "delete_sessions_older_than",
@@ -34,6 +39,7 @@ _LAZY = {
     "ChatAssisterr": ".chat_models",
     "AssisterrChatMessageHistory": ".chat_message_histories",
     "MessageNotRecordedError": ".chat_message_histories",
+    "MessageNotRecordedWarning": ".chat_message_histories",
     "adelete_sessions_older_than": ".sessions",
     "alist_sessions": ".sessions",
     "delete_sessions_older_than": ".sessions",

@@ -8,7 +8,9 @@ after the model answered in that session) and must refuse anything else.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
@@ -25,10 +27,32 @@ class MessageNotRecordedError(InvalidRequestError):
     """
 
 
+class MessageNotRecordedWarning(UserWarning):
+    """The same news as :class:`MessageNotRecordedError`, shown where it would be lost:
+    ``RunnableWithMessageHistory`` calls ``add_messages`` from a callback whose errors
+    langchain-core only logs, so a conversation would forget its turns without a word."""
+
+
 _HOW = (
-    "Assisterr records a turn only when it answers it in a session and cannot store other"
-    " messages: send them through ChatAssisterr(session_id=...)"
+    "Assisterr records a turn only when the model answers it in that session and cannot"
+    " store other messages, so the history will not hold it. Let the model talk in the"
+    " session: ChatAssisterr(model=..., session_id=...), or, under"
+    " RunnableWithMessageHistory, make the model's session configurable"
+    ' (model.configurable_fields(session_id=ConfigurableField(id="session_id"))) and pass'
+    " history_factory_config=model.config_specs (README: \"Memory with"
+    ' RunnableWithMessageHistory")'
 )
+
+
+@contextmanager
+def warned_if_not_recorded() -> Iterator[None]:
+    """Re-raise a :class:`MessageNotRecordedError` after a warning that says the same."""
+    try:
+        yield
+    except MessageNotRecordedError as error:
+        # 1: here, 2: contextlib's __exit__, 3: add_messages, 4: whoever called it
+        warnings.warn(str(error), MessageNotRecordedWarning, stacklevel=4)
+        raise
 
 
 def recordable_turns(messages: Sequence[BaseMessage]) -> list[tuple[bool, str]]:

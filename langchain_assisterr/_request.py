@@ -19,7 +19,8 @@ from assisterr_core.stop import StopSequenceCutter, cut_at_stop
 from assisterr_core.tools import ToolSpec
 
 from ._messages import to_chat_turns
-from ._tools import Protocol, tool_chunk, tool_message
+from ._response_format import JsonAnswer
+from ._tools import Protocol, last_chunk, tool_call_fields
 
 PROVIDER = "assisterr"
 
@@ -34,14 +35,15 @@ def merge_stop(*stops: Sequence[str] | None) -> list[str]:
 
 @dataclass(frozen=True)
 class ChatRequest:
-    """One chat call: the SLM, the query, the session (if any), the stop sequences and
-    the tools whose calls the reply may carry."""
+    """One chat call: the SLM, the query, the session (if any), the stop sequences, the
+    tools whose calls the reply may carry and the JSON answer it should hold."""
 
     handle: str
     query: str
     session_id: str | None
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] | None = None
+    json_answer: JsonAnswer | None = None
 
     @classmethod
     def build(
@@ -68,7 +70,7 @@ class ChatRequest:
             query = render_query(_with_system(turns, instructions), template)
         else:
             query = session_query(turns, template, instructions=instructions)
-        return cls(handle, query, session_id, tuple(stop), protocol.tools)
+        return cls(handle, query, session_id, tuple(stop), protocol.tools, protocol.json_answer)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         """``response_metadata`` of a finished reply."""
@@ -88,10 +90,31 @@ class ChatRequest:
         message_at = reply.message_at.isoformat() if reply.message_at else None
         return self.text_result(text, self.metadata(message_at=message_at))
 
+    @property
+    def holds_back(self) -> bool:
+        """Whether a stream must wait for the whole reply: calls and JSON answers are only
+        told apart from prose once it has ended."""
+        return self.tools is not None or self.json_answer is not None
+
+    def reply_fields(self, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A whole (already cut) reply's ``content`` and tool calls, and metadata to add.
+
+        When a JSON answer was asked for and no tool was called, the content is the answer's
+        JSON alone (as a provider's native structured output would be: ``json.loads`` reads
+        it), and the reply as written goes under ``response_metadata["reply_text"]``.
+        """
+        fields = tool_call_fields(text, self.tools)
+        if self.json_answer is None or fields["tool_calls"] or fields["invalid_tool_calls"]:
+            return fields, {}
+        answer = self.json_answer.answer_text(text)
+        if answer is None or answer == text:
+            return fields, {}
+        return {**fields, "content": answer}, {"reply_text": text}
+
     def text_result(self, text: str, metadata: dict[str, Any]) -> ChatResult:
         """The chat result of a reply's (already cut) text, its tool calls parsed."""
-        message = (AIMessage(content=text, response_metadata=metadata) if self.tools is None
-                   else tool_message(text, self.tools, metadata))
+        fields, extra = self.reply_fields(text)
+        message = AIMessage(**fields, response_metadata={**metadata, **extra})
         return ChatResult(generations=[ChatGeneration(message=message)])
 
     def chunks(self) -> StreamAssembler:
@@ -111,8 +134,8 @@ def _with_system(turns: list[ChatTurn], text: str | None) -> list[ChatTurn]:
 class StreamAssembler:
     """Turns a stream's text deltas into chunks: stop sequences cut, metadata on the last.
 
-    With tools bound the text is held back and arrives in the last chunk, parsed: prose and
-    calls can only be told apart once the whole reply is there. After :meth:`finish`,
+    With tools or a JSON answer asked for, the text is held back and arrives in the last
+    chunk, parsed (see :meth:`ChatRequest.reply_fields`). After :meth:`finish`,
     :meth:`result` is the whole reply read like a non-streamed one.
     """
 
@@ -132,7 +155,7 @@ class StreamAssembler:
         """The chunk to emit for ``delta`` now, if any text is safe to show."""
         text = self._cutter.feed(delta)
         self._text.append(text)
-        if self.request.tools is not None or not text:
+        if self.request.holds_back or not text:
             return None
         message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
         return ChatGenerationChunk(message=message)
@@ -142,8 +165,9 @@ class StreamAssembler:
         text = self._cutter.flush()
         self._text.append(text)
         metadata = self.request.metadata()
-        if self.request.tools is not None:
-            message = tool_chunk("".join(self._text), self.request.tools, metadata)
+        if self.request.holds_back:
+            fields, extra = self.request.reply_fields("".join(self._text))
+            message = last_chunk(fields, {**metadata, **extra})
         else:
             message = AIMessageChunk(content=text, response_metadata=metadata,
                                      chunk_position="last")

@@ -20,7 +20,9 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from assisterr_core.tools import parse_json_answer, schema_problem
+from assisterr_core.tools import parse_json_answer
+
+from ._response_format import JsonAnswer
 
 if TYPE_CHECKING:
     from .chat_models import ChatAssisterr
@@ -82,13 +84,10 @@ class StructuredAnswerParser(BaseOutputParser[Any]):
             raise OutputParserException(
                 f"The reply does not match {schema.__name__}: {error}", llm_output=text
             ) from error
-        if self.json_schema.get("type", "object") == "object":
-            problem = (schema_problem(value, self.json_schema) if isinstance(value, dict)
-                       else f"expected a JSON object, got {type(value).__name__}")
-            if problem:
-                raise OutputParserException(
-                    f"The reply does not match the schema: {problem}", llm_output=text
-                )
+        if problem := JsonAnswer(self.json_schema).fits(value):
+            raise OutputParserException(
+                f"The reply does not match the schema: {problem}", llm_output=text
+            )
         return value
 
 
@@ -123,10 +122,12 @@ def structured_output(
         llm = model.bind_tools([schema], tool_choice=name, strict=strict,
                                ls_structured_output_format=trace)
     else:
-        response_format: dict[str, Any] = (
-            {"type": "json_schema", "schema": json_schema} if method == "json_schema"
-            else {"type": "json_object"}
-        )
+        response_format: dict[str, Any] = {"type": "json_object"}
+        if method == "json_schema":  # the shape OpenAI takes, and langchain's ProviderStrategy
+            spec = {"name": json_schema.get("title", "answer"), "schema": json_schema}
+            if strict is not None:
+                spec["strict"] = strict
+            response_format = {"type": "json_schema", "json_schema": spec}
         llm = model.bind(response_format=response_format, ls_structured_output_format=trace)
     parser = StructuredAnswerParser(schema_=schema, json_schema=json_schema,
                                     from_tool_call=method == "function_calling")

@@ -13,18 +13,18 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, AIMessageChunk, InvalidToolCall, ToolCall
+from langchain_core.messages import AIMessageChunk, InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
 from assisterr_core.tools import (
+    JSON_OBJECT_PROTOCOL,
     ToolSpec,
     json_instructions,
     parse_tool_reply,
     tool_instructions,
 )
 
-JSON_OBJECT_PROTOCOL = "Answer with only a JSON object, and nothing else."
-"""The instruction of ``method="json_mode"``: no schema, the prompt describes the shape."""
+from ._response_format import JsonAnswer
 
 
 def tool_choice_name(tool_choice: Any, names: Sequence[str]) -> str:
@@ -67,11 +67,13 @@ def tool_specs(tools: Sequence[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
 
 @dataclass(frozen=True)
 class Protocol:
-    """What a call asks of the model beyond the conversation: tools, or a JSON answer."""
+    """What a call asks of the model beyond the conversation: tools, and/or a JSON answer."""
 
     instructions: str | None = None
     tools: tuple[ToolSpec, ...] | None = None
     """The tools to look for in the reply; None when no tools are offered."""
+    json_answer: JsonAnswer | None = None
+    """The JSON answer a ``response_format`` asks for; None when none is."""
 
     @classmethod
     def from_kwargs(
@@ -85,16 +87,18 @@ class Protocol:
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
             if choice != "none":
                 parts.append(tool_instructions(tools, choice, tool_template))
-        response_format = kwargs.get("response_format")
-        if isinstance(response_format, Mapping):
-            schema = response_format.get("schema")
-            parts.append(json_instructions(schema, json_template)
-                         if isinstance(schema, Mapping) else JSON_OBJECT_PROTOCOL)
-        return cls("\n\n".join(parts) or None, tools)
+        answer = JsonAnswer.from_response_format(kwargs.get("response_format"))
+        if answer is not None:
+            parts.append(JSON_OBJECT_PROTOCOL if answer.schema is None
+                         else json_instructions(answer.schema, json_template))
+        return cls("\n\n".join(parts) or None, tools, answer)
 
 
-def tool_call_fields(text: str, tools: Sequence[ToolSpec]) -> dict[str, Any]:
-    """An AI message's ``content``, ``tool_calls`` and ``invalid_tool_calls`` for a reply."""
+def tool_call_fields(text: str, tools: Sequence[ToolSpec] | None) -> dict[str, Any]:
+    """An AI message's ``content``, ``tool_calls`` and ``invalid_tool_calls`` for a reply
+    (no calls are looked for when ``tools`` is None)."""
+    if tools is None:
+        return {"content": text, "tool_calls": [], "invalid_tool_calls": []}
     reply = parse_tool_reply(text, tools)
     calls: list[ToolCall] = [tool_call(name=c.name, args=c.arguments, id=c.id)
                              for c in reply.calls]
@@ -105,20 +109,15 @@ def tool_call_fields(text: str, tools: Sequence[ToolSpec]) -> dict[str, Any]:
     return {"content": reply.text, "tool_calls": calls, "invalid_tool_calls": invalid}
 
 
-def tool_message(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any]) -> AIMessage:
-    """The reply as an AI message with its tool calls parsed."""
-    return AIMessage(**tool_call_fields(text, tools), response_metadata=metadata)
-
-
-def tool_chunk(text: str, tools: Sequence[ToolSpec], metadata: dict[str, Any]) -> AIMessageChunk:
-    """The same as one last stream chunk, built so that adding chunks keeps it true.
+def last_chunk(fields: Mapping[str, Any], metadata: dict[str, Any]) -> AIMessageChunk:
+    """A whole reply's :func:`tool_call_fields` as one last stream chunk, built so that
+    adding chunks keeps it true.
 
     ``chunk + chunk`` re-derives the calls from ``tool_call_chunks`` with no schema at hand:
     any chunk whose ``args`` parse to a JSON object becomes a valid call. So valid calls
     get their arguments as JSON, and invalid ones get ``args`` that never parse (the error,
     then the arguments): after adding they stay invalid, only without their ``error``.
     """
-    fields = tool_call_fields(text, tools)
     chunks = [tool_call_chunk(name=c["name"], args=json.dumps(c["args"]), id=c["id"])
               for c in fields["tool_calls"]]
     chunks += [tool_call_chunk(name=c["name"], args=unparsable_args(c), id=c["id"])

@@ -32,14 +32,20 @@ from assisterr_core.validation import check_identifier
 
 from . import _clients
 from ._messages import from_history
-from ._recorded import MessageNotRecordedError, check_recorded, recordable_turns
+from ._recorded import (
+    MessageNotRecordedError,
+    MessageNotRecordedWarning,
+    check_recorded,
+    recordable_turns,
+    warned_if_not_recorded,
+)
 
 if TYPE_CHECKING:
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
 
     from .chat_models import ChatAssisterr
 
-__all__ = ["AssisterrChatMessageHistory", "MessageNotRecordedError"]
+__all__ = ["AssisterrChatMessageHistory", "MessageNotRecordedError", "MessageNotRecordedWarning"]
 
 
 class AssisterrChatMessageHistory(BaseChatMessageHistory):
@@ -50,7 +56,10 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
 
     ``add_messages`` writes nothing, since the API cannot: it checks that the messages are
     the session's latest turns (recorded when the model answered them in this session)
-    and raises :class:`MessageNotRecordedError` for any that are not.
+    and raises :class:`MessageNotRecordedError` for any that are not, after a
+    :class:`MessageNotRecordedWarning` saying the same: ``RunnableWithMessageHistory``
+    calls it from a callback and only logs its errors, and the warning is shown anyway,
+    on the first turn that is lost.
 
     ``clear`` deletes the session on the server. :attr:`session_id` keeps the deleted id,
     so later reads and chats with it raise ``assisterr_core.NotFoundError``; create a new
@@ -122,15 +131,19 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         return [from_history(message) for message in recorded]
 
     def add_messages(self, messages: Sequence[BaseMessage]) -> None:
-        """Confirm that ``messages`` are already recorded; raise for any that are not."""
-        if recordable_turns(messages):  # refuse what a session cannot hold before asking
-            recorded = self._client.get_history(self.handle_name, self.session_id)
-            check_recorded(messages, recorded, self.session_id)
+        """Confirm that ``messages`` are already recorded; warn and raise for any that are
+        not."""
+        with warned_if_not_recorded():
+            if recordable_turns(messages):  # refuse what a session cannot hold before asking
+                recorded = self._client.get_history(self.handle_name, self.session_id)
+                check_recorded(messages, recorded, self.session_id)
 
     async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
-        if recordable_turns(messages):
-            recorded = await self._async_client.get_history(self.handle_name, self.session_id)
-            check_recorded(messages, recorded, self.session_id)
+        with warned_if_not_recorded():
+            if recordable_turns(messages):
+                recorded = await self._async_client.get_history(self.handle_name,
+                                                                self.session_id)
+                check_recorded(messages, recorded, self.session_id)
 
     def clear(self) -> None:
         """Delete the session on the server (see the class docs for what follows)."""

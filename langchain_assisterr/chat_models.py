@@ -6,12 +6,25 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun, CallbackManagerForLLMRun
-from langchain_core.language_models import BaseChatModel, LangSmithParams, LanguageModelInput
+from langchain_core.language_models import (
+    BaseChatModel,
+    LangSmithParams,
+    LanguageModelInput,
+    ModelProfile,
+)
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
 from langchain_core.utils import from_env, secret_from_env
-from pydantic import ConfigDict, Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from typing_extensions import Self
 
 from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
@@ -19,6 +32,8 @@ from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
 from assisterr_core.validation import check_identifier
 
 from . import _clients
+from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
+from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
 from ._tools import Protocol, tool_choice_name
 
@@ -49,7 +64,13 @@ class ChatAssisterr(BaseChatModel):
     unknown tool, or with arguments off the schema, stays in ``invalid_tool_calls`` when
     chunks are added (as LangGraph does), its error then written in its ``args``. In a
     session, tool instructions are sent with the turns since the model's last reply (the
-    new user message or the tool results).
+    new user message or the tool results). A ``response_format`` bound or passed to a call
+    (OpenAI's shapes, a pydantic model or a JSON schema) asks for a JSON answer the same
+    way; the message then holds that JSON alone, as ``ProviderStrategy`` expects.
+
+    Sampling controls of other providers (``temperature``, ``max_tokens``, ...) are accepted
+    with an ``IgnoredParameterWarning``: the API has none. Any other unknown argument is
+    refused. ``profile`` tells LangChain the truth: text only, tools and structured output.
 
     Example:
         .. code-block:: python
@@ -60,8 +81,9 @@ class ChatAssisterr(BaseChatModel):
             model.invoke("Hello!")
     """
 
-    model: str = Field(alias="handle_name")
-    """Handle name of the SLM (``handle_name`` is accepted too)."""
+    model: str = Field(validation_alias=AliasChoices(*MODEL_NAMES))
+    """Handle name of the SLM (also taken as ``model_name``, like ChatOpenAI, or
+    ``handle_name``, the API's word)."""
     api_key: SecretStr | None = Field(
         default_factory=secret_from_env("ASSISTERR_API_KEY", default=None)
     )
@@ -77,9 +99,10 @@ class ChatAssisterr(BaseChatModel):
     are then sent."""
     stop: list[str] | None = None
     """Stop sequences, merged with those of each call; the reply is cut before the first."""
-    streaming: bool = False
-    """Answer ``invoke`` through the streaming endpoint (callbacks get every token).
-    ``False`` never turns ``stream()`` off; ``disable_streaming=True`` does."""
+    streaming: bool | None = None
+    """True: answer ``invoke`` through the streaming endpoint (callbacks get every token).
+    None (default): ``invoke`` does not, ``stream()`` does. False: langchain-core's
+    opt-out, ``stream()`` too yields the whole reply as one chunk (like ChatOpenAI's)."""
     query_template: QueryTemplate | None = Field(default=None, exclude=True)
     """Renders a stateless conversation into the query; default: a readable transcript.
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
@@ -94,7 +117,17 @@ class ChatAssisterr(BaseChatModel):
     _settings: ClientSettings = PrivateAttr()
     _client: AssisterrClient = PrivateAttr()
 
-    model_config = ConfigDict(populate_by_name=True)
+    # Validation errors never echo the input: it may hold the API key.
+    model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_arguments(cls, values: Any) -> Any:
+        """The SLM named once; sampling controls warned about and dropped; typos refused
+        (pydantic would drop an unknown name silently)."""
+        if not isinstance(values, dict):
+            return values
+        return checked_arguments("ChatAssisterr", values, _known_arguments(cls))
 
     @field_validator("session_id")
     @classmethod
@@ -103,10 +136,6 @@ class ChatAssisterr(BaseChatModel):
 
     @model_validator(mode="after")
     def _build_clients(self) -> Self:
-        # langchain-core reads an explicit ``streaming=False`` as "never stream", and
-        # ``configurable_fields`` passes every field explicitly: keep False the default.
-        if not self.streaming:
-            self.model_fields_set.discard("streaming")
         self._settings = _clients.resolve_settings(
             api_key=self.api_key,
             base_url=self.base_url,
@@ -137,8 +166,20 @@ class ChatAssisterr(BaseChatModel):
             "stop": self.stop,
         }
 
+    @property
+    def model_name(self) -> str:
+        """The SLM's handle name (``model``), under ChatOpenAI's name for it."""
+        return self.model
+
+    def _resolve_model_profile(self) -> ModelProfile:
+        """What the SLM can do through this class (langchain-core's hook for partners)."""
+        return assisterr_profile()
+
+    # A private hook, on purpose: every entry point (invoke, stream, batch, their async
+    # forms, astream_events, stream_events) turns its input into messages here, and bytes
+    # would be read as a sequence of messages and fail obscurely. The only public way would
+    # be to override each entry point. A test fails loudly if langchain-core stops calling it.
     def _convert_input(self, model_input: LanguageModelInput) -> PromptValue:
-        # langchain-core would read bytes as a sequence of messages and fail obscurely.
         if isinstance(model_input, bytes | bytearray | memoryview):
             raise InvalidRequestError(
                 "input",
@@ -207,7 +248,9 @@ class ChatAssisterr(BaseChatModel):
     def _request(
         self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]
     ) -> ChatRequest:
-        """Per-call ``model=`` and ``session_id=`` override the fields; stops are merged."""
+        """Per-call ``model=`` and ``session_id=`` override the fields; stops are merged;
+        sampling controls get the same warning as at construction."""
+        warn_ignored("ChatAssisterr call", sampling_arguments(kwargs))
         protocol = Protocol.from_kwargs(
             kwargs, tool_template=self.tool_prompt_template, json_template=self.json_prompt_template
         )
@@ -320,3 +363,13 @@ class ChatAssisterr(BaseChatModel):
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
+
+
+def _known_arguments(cls: type[ChatAssisterr]) -> set[str]:
+    """Every name a field is taken under."""
+    known = set(MODEL_NAMES)
+    for name, info in cls.model_fields.items():
+        known.add(name)
+        if info.alias:
+            known.add(info.alias)
+    return known

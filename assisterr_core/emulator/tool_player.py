@@ -1,154 +1,212 @@
-"""The emulator playing a tool-using model: it reads the tool protocol in a query and answers it.
+"""The local server playing a tool-using model: it reads the core's tool and JSON protocols in
+a query and answers them. No model runs here, and nothing is tuned to a particular prompt.
 
-No model runs here, and nothing is tuned to any particular prompt: when a query carries
-the protocol of :mod:`assisterr_core.tools`, the reply is derived from the schemas alone.
-
-- Tools offered, no tool result since the user's last message: call the tool whose name
-  and description share the most words with the message (the one named by the tool
-  choice, or the first tool when a call is required), with arguments made from the
-  message: quoted text for strings (else the message itself), its numbers in order for
-  numbers, ``true`` for booleans.
-- Tool results since the user's last message: a plain-text answer that quotes them.
-- A JSON schema asked for: an instance of the schema made the same way.
+- Tools offered and no result yet: call the tool whose name, description and parameters
+  share the most word stems with the user's message (the one named by the tool choice;
+  the best fit, else the first, when a call is required), with arguments filled from the
+  message by :mod:`.schema_filler`.
+- Tool results since the message: when a call is still required, call a tool not called
+  yet (a structured-output tool, say) from the message and the results; else answer with a
+  JSON value when one is asked for, or in plain text quoting the results.
+- A JSON value asked for (a schema, or "a JSON object" whose keys the message names in
+  quotes): an instance made the same way.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-_TOOL_LINE = re.compile(r"^- (\S+): (.*)\n  arguments \(JSON schema\): (\{.*\})$", re.M)
-_PROTOCOL_END = 'Tool results come back in the conversation as "Tool result" lines'
-_JSON_ASK = "Answer with only a JSON value that matches this JSON schema"
+from ..tools import CHOICES, JSON_OBJECT_PROTOCOL, JSON_PROTOCOL, TOOL_PROTOCOL, json_values
+from .question import stems
+from .schema_filler import SchemaFiller
+
+_TOOLS_START = TOOL_PROTOCOL.split("{tools}", 1)[0].strip()
+_TOOLS_END = TOOL_PROTOCOL.rsplit("\n", 1)[1]
+_JSON_ASK = JSON_PROTOCOL.split("{schema}", 1)[0].strip()
+_MUST_CALL_ANY = CHOICES["any"]
 _MUST_CALL = re.compile(r'You must call the tool "([^"]+)" now\.')
-_MUST_CALL_ANY = "You must call at least one of the tools now."
-_QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)|\"([^\"]+)\"|“([^”]+)”")
-_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
-_WORD = re.compile(r"[a-z0-9]+")
+# One listed tool, as ``assisterr_core.tools.tool_instructions`` writes it.
+_TOOL_LINE = re.compile(r"^- (\S+): (.*)\n  arguments \(JSON schema\): (\{.*\})$", re.M)
+_LABEL = re.compile(r"^(User|Assistant|Tool result(?: \(([^)]*)\))?): ?(.*)$")
+_QUOTED_KEY = re.compile(r"(?<!\w)['\"“]([A-Za-z_]\w*)['\"”](?!\w)")
+
+Tool = tuple[str, str, Any]
+"""A tool as listed in a prompt: name, description, JSON schema of its arguments."""
 
 
 def play(query: str, handle: str) -> str | None:
     """The reply a tool-using model would give, or None when the query has no protocol."""
-    if _JSON_ASK in query:
-        return _answer_with_json(query)
-    if _PROTOCOL_END not in query:
+    asked = _read(query)
+    if asked is None:
         return None
-    message, results = _last_user_message_and_results(query)
-    if results:
-        return f"Hello from {handle}! The tool returned: " + "; ".join(results)
-    tools = [(m.group(1), m.group(2), json.loads(m.group(3))) for m in _TOOL_LINE.finditer(query)]
-    forced = _MUST_CALL.search(query)
-    chosen = choose_tool(tools, message, forced=forced.group(1) if forced else None,
-                         required=_MUST_CALL_ANY in query)
-    if chosen is None:
-        return f"Hello from {handle}! You said: {message}"
-    name, _, schema = chosen
-    arguments = instance_of(schema, message)
-    return json.dumps({"tool_calls": [{"name": name, "arguments": arguments}]},
-                      ensure_ascii=False)
-
-
-def instance_of(schema: Mapping[str, Any], message: str) -> Any:
-    """A value matching ``schema``, filled from ``message``."""
-    return _Filler(schema, message).value(schema)
-
-
-def _answer_with_json(query: str) -> str:
-    start = query.index(_JSON_ASK)
-    brace = query.index("{", start)
-    schema, end = json.JSONDecoder().raw_decode(query, brace)
-    message = query[end:].strip().splitlines()[-1].removeprefix("User: ") if query[end:].strip() \
-        else query[:start].strip()
-    return json.dumps(instance_of(schema, message), ensure_ascii=False)
-
-
-def _last_user_message_and_results(query: str) -> tuple[str, list[str]]:
-    """The user's newest message, and the tool results that came after it."""
-    lines = query.splitlines()
-    user_at = max((i for i, line in enumerate(lines) if line.startswith("User: ")), default=-1)
-    if user_at < 0:  # no transcript: a lone message (or tool results) after the instructions
-        tail = query.split(_PROTOCOL_END, 1)[1].split("\n", 1)
-        rest = tail[1] if len(tail) > 1 else ""
-        return rest.strip(), _results(rest.splitlines())
-    return lines[user_at].removeprefix("User: "), _results(lines[user_at + 1 :])
-
-
-def _results(lines: list[str]) -> list[str]:
-    return [line.split(": ", 1)[1] for line in lines
-            if line.startswith("Tool result") and ": " in line]
-
-
-Tool = tuple[str, str, Any]
-"""A tool as listed in a prompt: name, description, JSON schema of its arguments."""
+    both = " ".join([asked.message, *asked.results])
+    if asked.tools:
+        call = _next_call(asked)
+        if call is not None:
+            name, _, schema = call
+            arguments = instance_of(schema, both if asked.results else asked.message)
+            return json.dumps({"tool_calls": [{"name": name, "arguments": arguments}]},
+                              ensure_ascii=False)
+    if asked.schema is not None:
+        return json.dumps(instance_of(asked.schema, both), ensure_ascii=False)
+    if asked.object_keys is not None:
+        return json.dumps(_json_object(asked.object_keys, both), ensure_ascii=False)
+    if asked.results:
+        return f"Hello from {handle}! The tool returned: " + "; ".join(asked.results)
+    return f"Hello from {handle}! You said: {asked.message}"
 
 
 def choose_tool(
     tools: list[Tool], message: str, *, forced: str | None = None, required: bool = False
 ) -> Tool | None:
     """The tool a model would call for ``message``: the ``forced`` one if named, else the
-    best fit to the message's words; None when none fits and no call is ``required``."""
+    one whose words fit the message best (ties: the one whose arguments the message fills,
+    then the first listed); when no word fits, the first tool if a call is ``required``,
+    else None."""
     if not tools:
         return None
     if forced:
         return next((tool for tool in tools if tool[0] == forced), tools[0])
-    wanted = _words(message)
-    scored = [(len(wanted & (_words(name.replace("_", " ")) | _words(desc))), tool)
-              for tool in tools for name, desc in [tool[:2]]]
-    best_score, best = max(scored, key=lambda item: item[0])
-    if best_score == 0:
+    wanted = stems(message)
+    scores = [_word_score(tool, wanted) for tool in tools]
+    if max(scores) == 0:
         return tools[0] if required else None
-    return best
+    fitting = [(score, -_guesses(tool, message), -index, tool)
+               for index, (score, tool) in enumerate(zip(scores, tools, strict=True)) if score]
+    return max(fitting, key=lambda item: item[:3])[3]
 
 
-def _words(text: str) -> set[str]:
-    return {w for w in _WORD.findall(text.lower()) if len(w) > 2}
+def instance_of(schema: Mapping[str, Any], message: str) -> Any:
+    """A value matching ``schema``, filled from ``message``."""
+    return SchemaFiller(schema, message).value(schema)
 
 
-class _Filler:
-    """Walks a JSON schema and fills it from a message: quoted text, numbers, the message."""
+@dataclass(frozen=True)
+class _Asked:
+    """What a query asks of the model, and the conversation's newest turn."""
 
-    def __init__(self, root: Mapping[str, Any], message: str) -> None:
-        self.root = root
-        self.message = message
-        quoted = [next(g for g in m.groups() if g) for m in _QUOTED.finditer(message)]
-        self._strings: Iterator[str] = iter(quoted)
-        self._numbers: Iterator[str] = iter(_NUMBER.findall(message))
+    tools: list[Tool]
+    forced: str | None
+    required: bool
+    schema: Mapping[str, Any] | None
+    object_keys: list[str] | None  # "a JSON object": the keys the message names
+    message: str
+    results: list[str]
+    called: set[str]
 
-    def value(self, schema: Mapping[str, Any]) -> Any:
-        schema = self._resolve(schema)
-        for key in ("anyOf", "oneOf", "allOf"):
-            if key in schema:
-                options = [s for s in schema[key] if self._resolve(s).get("type") != "null"]
-                return self.value(options[0] if options else {"type": "null"})
-        if "enum" in schema:
-            return schema["enum"][0]
-        if "const" in schema:
-            return schema["const"]
-        kind = schema.get("type", "object" if "properties" in schema else "string")
-        if isinstance(kind, list):
-            kind = next((k for k in kind if k != "null"), "null")
-        if kind == "object":
-            properties = schema.get("properties", {})
-            return {key: self.value(sub) for key, sub in properties.items()}
-        if kind == "array":
-            return [self.value(schema.get("items", {"type": "string"}))]
-        if kind in ("integer", "number"):
-            text = next(self._numbers, "0")
-            number = float(text)
-            return int(number) if kind == "integer" else number
-        if kind == "boolean":
-            return True
-        if kind == "null":
-            return None
-        return next(self._strings, self.message)
 
-    def _resolve(self, schema: Mapping[str, Any]) -> Mapping[str, Any]:
-        ref = schema.get("$ref")
-        if not isinstance(ref, str) or not ref.startswith("#/"):
-            return schema
-        target: Any = self.root
-        for part in ref[2:].split("/"):
-            target = target[part]
-        return dict(target)
+def _read(query: str) -> _Asked | None:
+    spans: list[tuple[int, int]] = []
+    tools: list[Tool] = []
+    start = query.find(_TOOLS_START)
+    end = query.find(_TOOLS_END, max(start, 0))
+    if start >= 0 and end >= 0:
+        spans.append((start, end + len(_TOOLS_END)))
+        listing = query[start:end]
+        tools = [(m[1], m[2], json.loads(m[3])) for m in _TOOL_LINE.finditer(listing)]
+    schema, ask_span = _schema_asked(query)
+    if schema is not None:
+        spans.append(ask_span)
+    object_ask = query.find(JSON_OBJECT_PROTOCOL)
+    if object_ask >= 0:
+        spans.append((object_ask, object_ask + len(JSON_OBJECT_PROTOCOL)))
+    if not spans:
+        return None
+    after = query[max(end for _, end in spans):].strip()
+    message, results, called = _newest_turn(after or query[:min(s for s, _ in spans)].strip())
+    forced = _MUST_CALL.search(query)
+    object_keys = _QUOTED_KEY.findall(message) if object_ask >= 0 else None
+    return _Asked(tools, forced[1] if forced else None, _MUST_CALL_ANY in query, schema,
+                  object_keys, message, results, called)
+
+
+def _schema_asked(query: str) -> tuple[Mapping[str, Any] | None, tuple[int, int]]:
+    """The JSON schema the query asks the answer to fit, and where the ask is."""
+    ask = query.find(_JSON_ASK)
+    brace = query.find("{", ask) if ask >= 0 else -1
+    if brace < 0:
+        return None, (-1, -1)
+    try:
+        schema, end = json.JSONDecoder().raw_decode(query, brace)
+    except ValueError:  # the words with no schema after them: not the protocol
+        return None, (-1, -1)
+    return (schema, (ask, end)) if isinstance(schema, Mapping) else (None, (-1, -1))
+
+
+def _newest_turn(conversation: str) -> tuple[str, list[str], set[str]]:
+    """The user's newest message, the tool results after it and the tools it called.
+
+    A lone message comes unlabelled; a transcript labels its turns ("User: ...",
+    "Assistant: ...", "Tool result (name): ..."), each running until the next label.
+    """
+    turns: list[tuple[str, str]] = []
+    preamble: list[str] = []
+    for line in conversation.splitlines():
+        label = _LABEL.match(line)
+        if label:
+            turns.append((label[1].split(" ")[0], label[3]))
+        elif turns:
+            turns[-1] = (turns[-1][0], f"{turns[-1][1]}\n{line}")
+        elif line.strip() != "Conversation so far:":
+            preamble.append(line)
+    users = [i for i, (role, _) in enumerate(turns) if role == "User"]
+    message = turns[users[-1]][1] if users else "\n".join(preamble)
+    since = turns[users[-1] + 1:] if users else turns
+    results = [text.strip() for role, text in since if role == "Tool"]
+    called = {call.get("name") for role, text in since if role == "Assistant"
+              for value in json_values(text) if isinstance(value, dict)
+              for call in value.get("tool_calls", []) if isinstance(call, dict)}
+    return message.strip(), results, {name for name in called if isinstance(name, str)}
+
+
+def _next_call(asked: _Asked) -> Tool | None:
+    """The tool to call now, if any (see the module docs)."""
+    if not asked.results:
+        return choose_tool(asked.tools, asked.message, forced=asked.forced,
+                           required=asked.required)
+    if asked.forced and asked.forced not in asked.called:
+        return choose_tool(asked.tools, asked.message, forced=asked.forced)
+    if asked.required and not asked.forced:
+        uncalled = [tool for tool in asked.tools if tool[0] not in asked.called]
+        both = " ".join([asked.message, *asked.results])
+        return choose_tool(uncalled, both, required=True)
+    return None
+
+
+def _word_score(tool: Tool, wanted: set[str]) -> int:
+    """Stems shared with the message: two points in the tool's name, one elsewhere."""
+    name, description, schema = tool
+    named = stems(name)
+    described = stems(description) | _parameter_words(schema)
+    return sum(2 if word in named else 1 if word in described else 0 for word in wanted)
+
+
+def _parameter_words(schema: Any) -> set[str]:
+    properties = schema.get("properties") if isinstance(schema, Mapping) else None
+    words: set[str] = set()
+    for key, sub in (properties or {}).items():
+        words |= stems(key)
+        if isinstance(sub, Mapping):
+            words |= stems(str(sub.get("description", "")))
+            words |= {w for option in sub.get("enum", []) for w in stems(str(option))}
+    return words
+
+
+def _guesses(tool: Tool, message: str) -> int:
+    """How many required arguments the message cannot fill (made-up values)."""
+    filler = SchemaFiller(tool[2], message)
+    filler.value(tool[2])
+    return filler.guesses
+
+
+def _json_object(keys: Sequence[str], message: str) -> Any:
+    """A JSON object for a prompt that names its keys in quotes (else one "answer")."""
+    keys = list(dict.fromkeys(keys)) or ["answer"]
+    unquoted = _QUOTED_KEY.sub(" ", message)
+    schema = {"type": "object", "properties": {key: {"type": "string"} for key in keys},
+              "required": keys}
+    return instance_of(schema, unquoted)

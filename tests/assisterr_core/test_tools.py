@@ -179,5 +179,4 @@ class TestToolPlayer:
             "pet": {"$ref": "#/$defs/Pet"}, "ok": {"type": "boolean"}},
             "$defs": {"Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}}}}}
         value = instance_of(schema, "I am 'Ann', 31 years old")
-        assert value == {"name": "Ann", "age": 31, "tags": ["I am 'Ann', 31 years old"],
-                         "pet": {"kind": "cat"}, "ok": True}
+        assert value == {"name": "Ann", "age": 31}  # optional fields the message leaves open

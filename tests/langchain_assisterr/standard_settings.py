@@ -38,6 +38,6 @@ class AssisterrSuiteSettings:
 
     @property
     def supports_json_mode(self) -> bool:
-        # json_mode asks for "a JSON object" with no schema (the prompt describes the
-        # shape); the local server cannot honestly guess the keys a prompt asks for.
-        return False
+        # json_mode asks for "a JSON object" with no schema: the prompt describes the shape,
+        # and the local server takes the keys the prompt names in quotes.
+        return True

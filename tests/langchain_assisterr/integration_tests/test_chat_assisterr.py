@@ -1,9 +1,12 @@
-"""ChatAssisterr against the local server over real HTTP: what issue 3 asks for."""
+"""ChatAssisterr against the local server over real HTTP: calls, streams, errors, LCEL."""
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
 
@@ -12,13 +15,14 @@ from langchain_core.callbacks import AsyncCallbackHandler, BaseCallbackHandler
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, SystemMessage
 from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.rate_limiters import InMemoryRateLimiter
+from langchain_core.rate_limiters import BaseRateLimiter
 from langchain_core.runnables import ConfigurableField, RunnableParallel
 from pydantic import ValidationError
 
 from assisterr_core import (
     AuthenticationError,
     ChatTurn,
+    IgnoredParameterWarning,
     InvalidRequestError,
     Llama3Template,
     NotFoundError,
@@ -206,7 +210,7 @@ def test_tokens_are_delivered_as_they_arrive_not_at_the_end(
     the end of the response would report no token before the error."""
     assisterr_emulator.inject(drop_after_chunks=2)
     events: list[str] = []
-    chat = ChatAssisterr(model=HANDLE, streaming=mode != "stream", **conn)
+    chat = ChatAssisterr(model=HANDLE, streaming=True if mode != "stream" else None, **conn)
     config = {"callbacks": [Recorder(events)]}
     received: list[str] = []
     with pytest.raises(StreamInterruptedError):
@@ -240,6 +244,41 @@ async def test_astream_events_streams_each_chunk(
     assert events[0]["event"] == "on_chat_model_start"
     assert events[-1]["event"] == "on_chat_model_end"
     assert events[-1]["data"]["output"].content == "abc"
+
+
+def test_streaming_false_is_langchains_opt_out_and_the_default_still_streams(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer
+) -> None:
+    assert len(list(ChatAssisterr(model=HANDLE, streaming=False, **conn).stream("hi"))) == 1
+    assert not assisterr_emulator.chat_requests()[-1].path.endswith("/stream/")
+    configured = ChatAssisterr(model=HANDLE, **conn).configurable_fields(
+        model=ConfigurableField(id="slm"))  # rebuilt with every field passed explicitly
+    chunks = list(configured.stream("hi", config={"configurable": {"slm": "other-slm"}}))
+    assert len(chunks) > 2 and "".join(c.text for c in chunks).startswith("Hello from other-slm")
+
+
+async def test_bytes_are_refused_at_every_entry_point_before_sending(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    for call in (lambda: chat.invoke(b"hi"), lambda: chat.batch([b"hi"]),
+                 lambda: list(chat.stream(b"hi"))):
+        with pytest.raises(InvalidRequestError, match="got bytes"):
+            call()
+    with pytest.raises(InvalidRequestError, match="got bytes"):
+        await chat.ainvoke(b"hi")
+    with pytest.raises(InvalidRequestError, match="got bytes"):
+        [c async for c in chat.astream(b"hi")]
+    with pytest.raises(InvalidRequestError, match="got bytes"):
+        [e async for e in chat.astream_events(b"hi", version="v2")]
+    assert assisterr_emulator.requests == []
+
+
+def test_sampling_controls_on_a_call_are_warned_about(
+    chat: ChatAssisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    with pytest.warns(IgnoredParameterWarning, match=r"call\(temperature=\.\.\.\) is ignored"):
+        assert chat.invoke("hi", temperature=0).text.endswith("You said: hi")
+    assert assisterr_emulator.chat_requests()[-1].body == {"query": "hi"}
 
 
 async def test_ainvoke_with_streaming_fires_async_callbacks_per_chunk(
@@ -363,9 +402,37 @@ def test_parallel_retry_fallbacks_and_rate_limiter(
     missing = ChatAssisterr(model="missing-slm", **conn)
     assert missing.with_fallbacks([chat]).invoke("hi").content.startswith("Hello from test")
 
-    limited = ChatAssisterr(model=HANDLE, rate_limiter=InMemoryRateLimiter(
-        requests_per_second=1000, check_every_n_seconds=0.001), **conn)
-    assert limited.invoke("hi").content
+
+class GateLimiter(BaseRateLimiter):
+    """A bucket the test fills by hand: a call waits in ``acquire`` until a token is granted."""
+
+    def __init__(self) -> None:
+        self._tokens = threading.Semaphore(0)
+        self.waiting = threading.Event()
+
+    def grant(self) -> None:
+        self._tokens.release()
+
+    def acquire(self, *, blocking: bool = True) -> bool:
+        self.waiting.set()
+        return self._tokens.acquire(blocking=blocking, timeout=30 if blocking else None)
+
+    async def aacquire(self, *, blocking: bool = True) -> bool:
+        return await asyncio.to_thread(self.acquire, blocking=blocking)
+
+
+def test_calls_wait_at_the_rate_limiters_bucket(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer
+) -> None:
+    limiter = GateLimiter()
+    limited = ChatAssisterr(model=HANDLE, rate_limiter=limiter, **conn)
+    with ThreadPoolExecutor(1) as pool:
+        answered = pool.submit(limited.invoke, "hi")
+        assert limiter.waiting.wait(30)
+        assert assisterr_emulator.chat_requests() == []  # nothing goes out before a token
+        limiter.grant()
+        assert answered.result(timeout=30)
+    assert len(assisterr_emulator.chat_requests()) == 1
 
 
 def test_configurable_session_id_streams_in_that_session(

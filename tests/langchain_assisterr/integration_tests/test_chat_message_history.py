@@ -1,4 +1,4 @@
-"""AssisterrChatMessageHistory against the local server: what issue 4 asks for."""
+"""AssisterrChatMessageHistory against the local server: reads, checks, clearing, memory."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ from langchain_assisterr import (
     AssisterrChatMessageHistory,
     ChatAssisterr,
     MessageNotRecordedError,
+    MessageNotRecordedWarning,
     adelete_sessions_older_than,
     alist_sessions,
     delete_sessions_older_than,
@@ -110,8 +111,11 @@ def test_add_messages_refuses_what_the_server_cannot_store(
 ) -> None:
     ChatAssisterr(model=HANDLE, session_id=session_id, **conn).invoke("hello")
     history = AssisterrChatMessageHistory(HANDLE, session_id, **conn)
-    with pytest.raises(MessageNotRecordedError, match=re.escape("ChatAssisterr(session_id=...)")):
+    fix = re.escape("ChatAssisterr(model=..., session_id=...)")
+    with pytest.raises(MessageNotRecordedError, match=fix), \
+            pytest.warns(MessageNotRecordedWarning, match=fix) as shown:
         history.add_messages(messages)
+    assert [w.filename for w in shown] == [__file__]  # the line that called add_messages
     assert len(assisterr_emulator.history(session_id)) == 2
     expected = ["POST"] if isinstance(messages[0], SystemMessage) else ["POST", "GET"]
     assert [r.method for r in assisterr_emulator.requests] == expected
@@ -173,6 +177,22 @@ def test_a_system_prompt_reaches_the_session_and_its_turns_are_recognised(
     assert [r.query for r in assisterr_emulator.chat_requests()] == [f"Be brief.\n\n{FIRST}"]
 
 
+async def test_a_model_outside_the_session_is_reported_on_the_first_turn(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer, session_id: str
+) -> None:
+    """langchain-core only logs what add_messages raises: the warning is what users see."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # langchain-core's own notice
+        chain = RunnableWithMessageHistory(
+            ChatAssisterr(model=HANDLE, **conn),  # answers outside any session
+            lambda sid: AssisterrChatMessageHistory(HANDLE, sid, **conn),
+        )
+    config: Any = {"configurable": {"session_id": session_id}}
+    with pytest.warns(MessageNotRecordedWarning, match="configurable_fields"):
+        await chain.ainvoke(FIRST, config=config)
+    assert assisterr_emulator.history(session_id) == []
+
+
 @pytest.mark.parametrize("mode", ["ainvoke", "astream"])
 async def test_runnable_with_message_history_async(
     conn: dict[str, Any], assisterr_emulator: EmulatorServer, session_id: str, mode: str
@@ -224,7 +244,7 @@ async def test_async_variants(conn: dict[str, Any], assisterr_emulator: Emulator
     reply = await chat.ainvoke(FIRST)
     assert _contents(await history.aget_messages()) == [("human", FIRST), ("ai", reply.content)]
     await history.aadd_messages([HumanMessage(FIRST), reply])
-    with pytest.raises(MessageNotRecordedError):
+    with pytest.raises(MessageNotRecordedError), pytest.warns(MessageNotRecordedWarning):
         await history.aadd_messages([HumanMessage("not recorded")])
     assert len(assisterr_emulator.history(history.session_id)) == 2
     await history.aclear()

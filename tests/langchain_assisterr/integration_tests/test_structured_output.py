@@ -117,11 +117,15 @@ async def test_include_raw(
     runnable = chat.with_structured_output(Pet, include_raw=True)
     for result in (runnable.invoke("Rex?"), await runnable.ainvoke("Rex?")):
         assert isinstance(result, dict)
-        assert isinstance(result["raw"], AIMessage) and result["raw"].content == reply
-        if reply == VALID:
+        raw = result["raw"]
+        assert isinstance(raw, AIMessage)
+        if reply == VALID:  # the message holds the answer's JSON, the reply is kept beside it
+            assert raw.content == '{"name": "Rex", "age": 3}'
+            assert raw.response_metadata["reply_text"] == reply
             assert result["parsed"] == Pet(name="Rex", age=3)
             assert result["parsing_error"] is None
         else:
+            assert raw.content == reply and "reply_text" not in raw.response_metadata
             assert result["parsed"] is None
             assert isinstance(result["parsing_error"], OutputParserException)
 

@@ -4,9 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langchain_tests.unit_tests import ChatModelUnitTests
 
 from ..standard_settings import AssisterrSuiteSettings
+
+# The suite passes temperature and max_tokens to every model it builds; the warning that they
+# are ignored is tested in test_construction.
+pytestmark = pytest.mark.filterwarnings("ignore::assisterr_core.IgnoredParameterWarning")
 
 
 class TestChatAssisterrUnit(AssisterrSuiteSettings, ChatModelUnitTests):

@@ -1,0 +1,64 @@
+"""What ChatAssisterr does with the arguments it is given: the SLM under any of its names,
+sampling controls the API lacks (a warning), and misspelt names (an error). Pure code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from assisterr_core import SAMPLING_PARAMETERS, warn_ignored_parameters
+
+MODEL_NAMES = ("model", "model_name", "handle_name")
+"""Names the SLM's handle is taken under: ours, ChatOpenAI's, and the API's."""
+
+# Frames of these packages are skipped so that a warning points at the caller's own line.
+_LIBRARIES = frozenset({"pydantic", "pydantic_core", "langchain_core", "langchain",
+                        "langgraph", "langchain_assisterr", "assisterr_core"})
+
+
+def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]) -> dict[str, Any]:
+    """``values`` without the sampling controls (each named in a warning), once the SLM is
+    named exactly once and every other name is one the class takes."""
+    named = {values[name] for name in MODEL_NAMES if values.get(name) is not None}
+    if not named:
+        raise ValueError(
+            f"{owner}: `model` is required, the handle name of the Assisterr SLM to talk to:"
+            f' {owner}(model="my-slm")'
+        )
+    if len(named) > 1:
+        given = ", ".join(f"{n}={values[n]!r}" for n in MODEL_NAMES if values.get(n) is not None)
+        raise ValueError(f"{owner} got two different SLMs ({given}): pass `model` once")
+    sampling = {name for name in values if name in SAMPLING_PARAMETERS}
+    warn_ignored(owner, [name for name in sampling if values[name] is not None])
+    unknown = sorted(set(values) - set(known) - sampling)
+    if unknown:
+        raise ValueError(f"{owner} got unexpected argument(s): "
+                         + "; ".join(_with_suggestion(name, known) for name in unknown))
+    return {name: value for name, value in values.items() if name not in sampling}
+
+
+def warn_ignored(owner: str, names: Collection[str]) -> None:
+    """The core's warning for parameters the API has no control for, pointed at the line
+    of the caller's own code (past pydantic's and the frameworks' frames)."""
+    if not names:
+        return
+    frame = inspect.currentframe()
+    frame = frame.f_back if frame else None  # the caller of this function
+    level = 3  # 1: warn_ignored_parameters, 2: this function, 3: its caller
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in _LIBRARIES:
+        frame, level = frame.f_back, level + 1
+    warn_ignored_parameters(owner, names, stacklevel=level)
+
+
+def sampling_arguments(kwargs: Mapping[str, Any]) -> list[str]:
+    """The sampling controls among a call's keyword arguments (those not None)."""
+    return [name for name, value in kwargs.items()
+            if name in SAMPLING_PARAMETERS and value is not None]
+
+
+def _with_suggestion(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)

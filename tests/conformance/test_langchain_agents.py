@@ -1,0 +1,118 @@
+"""LangChain conformance: tools and agents, from a hand-written tool loop to LangGraph."""
+
+from __future__ import annotations
+
+import json
+import warnings
+from typing import Any
+
+from langchain.agents import create_agent
+from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
+from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+from langchain_core.tools import tool
+from pydantic import BaseModel
+
+from assisterr_core.emulator import EmulatorServer
+
+from ._langchain import HANDLE, model_on
+from .conftest import pattern
+
+
+@tool
+def get_weather(city: str) -> str:
+    """Get the current weather in a city."""
+    return f"Sunny, 21 degrees in {city}"
+
+
+@tool
+def add(a: int, b: int) -> int:
+    """Add two integers."""
+    return a + b
+
+
+@tool
+def multiply(a: int, b: int) -> int:
+    """Multiply two integers."""
+    return a * b
+
+
+class WeatherReport(BaseModel):
+    """A weather report for the user."""
+
+    city: str
+    degrees: int
+
+
+def kinds(messages: list[Any]) -> list[type]:
+    return [type(message) for message in messages]
+
+
+@pattern("LangChain", "bind_tools with a manual tool loop",
+         "the call comes back in tool_calls; ToolMessages go back in the next query")
+def test_bind_tools_with_a_manual_tool_loop(assisterr_emulator: EmulatorServer) -> None:
+    llm = model_on(assisterr_emulator).bind_tools([add, multiply])
+    messages: list[Any] = [HumanMessage("What is 2 plus 40?")]
+    reply = llm.invoke(messages)
+    assert [(c["name"], c["args"]) for c in reply.tool_calls] == [("add", {"a": 2, "b": 40})]
+    messages.append(reply)
+    tools = {"add": add, "multiply": multiply}
+    messages += [tools[call["name"]].invoke(call) for call in reply.tool_calls]
+    final = llm.invoke(messages)
+    assert final.text == f"Hello from {HANDLE}! The tool returned: 42" and not final.tool_calls
+    second = assisterr_emulator.chat_requests()[1].query
+    assert 'Assistant: {"tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]}' \
+        in second and "Tool result (add): 42" in second
+
+
+@pattern("LangChain", "create_agent with tools", "langchain.agents: the matching tool, "
+         "arguments from the question, then an answer from its result")
+def test_create_agent_with_tools(assisterr_emulator: EmulatorServer) -> None:
+    agent = create_agent(model_on(assisterr_emulator), tools=[get_weather, add])
+    state = agent.invoke({"messages": [("user", "What is the weather in Paris?")]})
+    messages = state["messages"]
+    assert kinds(messages) == [HumanMessage, AIMessage, ToolMessage, AIMessage]
+    assert messages[1].tool_calls[0]["name"] == "get_weather"
+    assert messages[1].tool_calls[0]["args"] == {"city": "Paris"}
+    assert messages[-1].text == (
+        f"Hello from {HANDLE}! The tool returned: Sunny, 21 degrees in Paris")
+    assert len(assisterr_emulator.chat_requests()) == 2
+
+
+@pattern("LangChain", "create_agent with ToolStrategy",
+         "the schema as a tool the model must call once the other tools have answered")
+def test_create_agent_with_tool_strategy(assisterr_emulator: EmulatorServer) -> None:
+    agent = create_agent(model_on(assisterr_emulator), tools=[get_weather],
+                         response_format=ToolStrategy(WeatherReport))
+    state = agent.invoke({"messages": [("user", "What is the weather in Paris?")]})
+    assert state["structured_response"] == WeatherReport(city="Paris", degrees=21)
+    calls = [m.tool_calls[0]["name"] for m in state["messages"] if isinstance(m, AIMessage)]
+    assert calls == ["get_weather", "WeatherReport"]
+    assert len(assisterr_emulator.chat_requests()) == 2
+
+
+@pattern("LangChain", "create_agent with ProviderStrategy", "response_format reaches the "
+         "query as a JSON schema; the final message is the bare JSON the strategy parses")
+def test_create_agent_with_provider_strategy(assisterr_emulator: EmulatorServer) -> None:
+    agent = create_agent(model_on(assisterr_emulator), tools=[get_weather],
+                         response_format=ProviderStrategy(WeatherReport))
+    state = agent.invoke({"messages": [("user", "What is the weather in Paris?")]})
+    assert state["structured_response"] == WeatherReport(city="Paris", degrees=21)
+    final = state["messages"][-1]
+    assert json.loads(final.text) == {"city": "Paris", "degrees": 21} and not final.tool_calls
+    first, second = (r.query for r in assisterr_emulator.chat_requests())
+    schema_ask = "Answer with only a JSON value that matches this JSON schema"
+    assert schema_ask in first and schema_ask in second and '"title": "WeatherReport"' in first
+
+
+@pattern("LangChain", "langgraph create_react_agent", "the prebuilt ReAct graph over bind_tools")
+def test_langgraph_create_react_agent(assisterr_emulator: EmulatorServer) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # langgraph points to create_agent
+        from langgraph.prebuilt import create_react_agent
+
+        agent = create_react_agent(model_on(assisterr_emulator), tools=[get_weather, add])
+    state = agent.invoke({"messages": [("user", "What is 2 plus 40?")]})
+    messages = state["messages"]
+    assert kinds(messages) == [HumanMessage, AIMessage, ToolMessage, AIMessage]
+    assert messages[1].tool_calls[0]["args"] == {"a": 2, "b": 40} and messages[2].text == "42"
+    assert messages[-1].text == f"Hello from {HANDLE}! The tool returned: 42"

@@ -1,0 +1,72 @@
+"""What ChatAssisterr says about the arguments it is built with, and what it tells LangChain
+it can do (no network)."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+from langchain_core.language_models import BaseChatModel
+from pydantic import ValidationError
+
+from assisterr_core import IgnoredParameterWarning
+from langchain_assisterr import ChatAssisterr
+
+
+def test_sampling_controls_are_accepted_with_a_warning_naming_each() -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = ChatAssisterr(model="slm", temperature=0.2, max_tokens=5, top_p=None)
+    assert [w.category for w in caught] == [IgnoredParameterWarning] * 2
+    messages = sorted(str(w.message) for w in caught)
+    assert "ChatAssisterr(max_tokens=...) is ignored" in messages[0]
+    assert "the Assisterr API has no temperature control" in messages[1]
+    assert {w.filename for w in caught} == {__file__}  # the line that passed them
+    assert model.model == "slm" and not hasattr(model, "temperature")
+
+
+def test_a_misspelt_argument_is_refused_with_the_name_it_resembles() -> None:
+    with pytest.raises(ValidationError, match=r"'sesion_id' \(did you mean 'session_id'\?\)"):
+        ChatAssisterr(model="slm", sesion_id="abc")
+    with pytest.raises(ValidationError, match=r"unexpected argument.*'organization'"):
+        ChatAssisterr(model="slm", organization="acme")
+
+
+def test_the_slm_is_taken_as_model_model_name_or_handle_name_once() -> None:
+    names = [ChatAssisterr(**{key: "slm"}).model for key in ("model", "model_name",
+                                                              "handle_name")]
+    assert names == ["slm"] * 3
+    assert ChatAssisterr(model="slm").model_name == "slm"
+    with pytest.raises(ValidationError, match="two different SLMs"):
+        ChatAssisterr(model="a", model_name="b")
+
+
+def test_a_missing_model_is_named_as_model_and_no_input_is_echoed() -> None:
+    with pytest.raises(ValidationError) as missing:
+        ChatAssisterr(api_key="sk-very-secret")
+    assert "`model` is required, the handle name of the Assisterr SLM" in str(missing.value)
+    assert "handle_name" not in str(missing.value)
+    with pytest.raises(ValidationError) as wrong:
+        ChatAssisterr(model="slm", api_key="sk-very-secret", max_retries="many")
+    assert "sk-very-secret" not in str(missing.value) + str(wrong.value)
+
+
+def test_the_profile_says_text_only_with_tools_and_structured_output() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # langchain-core warns about keys it does not know
+        profile = ChatAssisterr(model="slm").profile
+    assert profile is not None
+    assert {key for key, value in profile.items() if value} == {
+        "text_inputs", "text_outputs", "tool_calling", "tool_choice", "tool_call_streaming",
+        "structured_output"}
+    for absent in ("image_inputs", "audio_inputs", "video_inputs", "pdf_inputs", "temperature"):
+        assert profile[absent] is False  # type: ignore[literal-required]
+    assert ChatAssisterr(model="slm", profile={"max_input_tokens": 8192}).profile == {
+        "max_input_tokens": 8192}
+
+
+def test_langchain_core_still_routes_input_through_the_hook_we_override() -> None:
+    """ChatAssisterr refuses bytes input in langchain-core's private ``_convert_input``.
+    If this fails, langchain-core changed it: move the check to where input is now read."""
+    assert BaseChatModel._convert_input.__code__.co_varnames[:2] == ("self", "model_input")
+    assert ChatAssisterr._convert_input is not BaseChatModel._convert_input
