@@ -188,7 +188,8 @@ async def _chat_stream(request: web.Request) -> web.StreamResponse:
     chunks, _ = answered
     state = _state(request)
     fmt = state.config.stream_format
-    frames = [_frame(fmt, chunk) for chunk in chunks]
+    # An empty reply is one empty delta: a body with no event at all is no reply.
+    frames = [_frame(fmt, chunk) for chunk in chunks or [""]]
     if fmt.startswith("sse"):
         frames.append(b"data: [DONE]\n\n")
     content_type = {"ndjson": "application/x-ndjson", "text": "text/plain"}.get(
