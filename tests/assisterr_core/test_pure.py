@@ -26,7 +26,15 @@ from assisterr_core.errors import (
     extract_error_detail,
     status_error,
 )
-from assisterr_core.models import HistoryMessage, order_oldest_first, parse_timestamp
+from assisterr_core.models import (
+    EARLIEST,
+    LATEST,
+    HistoryMessage,
+    order_oldest_first,
+    parse_chat_reply,
+    parse_history,
+    parse_timestamp,
+)
 from assisterr_core.prompt import latest_user_text
 from assisterr_core.retry import RetryPolicy, parse_retry_after
 from assisterr_core.settings import ClientSettings, InsecureTransportWarning, Timeout
@@ -200,6 +208,29 @@ class TestErrorsAndModels:
         assert parsed == datetime(2024, 12, 11, 19, 1, 16, 972013, tzinfo=timezone.utc)
         assert parse_timestamp("2024-12-11T20:01:16+01:00") == datetime(
             2024, 12, 11, 19, 1, 16, tzinfo=timezone.utc)
+
+    def test_timestamps_out_of_utc_range_keep_their_place(self) -> None:
+        # A "zero time" written east of UTC, and the last second written west of it.
+        assert parse_timestamp("0001-01-01T00:00:00+01:00") == EARLIEST
+        assert parse_timestamp("9999-12-31T23:59:59-01:00") == LATEST
+        assert parse_timestamp("0001-01-01T01:00:00+01:00") == EARLIEST  # exactly the minimum
+
+    def test_unreadable_timestamps_are_none_and_kept_raw(self) -> None:
+        for odd in ("yesterday", "2024-13-45T00:00:00", 1733943676, ["2024"], " "):
+            assert parse_timestamp(odd) is None
+            reply = parse_chat_reply({"message": "kept", "message_at": odd})
+            assert (reply.text, reply.message_at, reply.raw["message_at"]) == ("kept", None, odd)
+
+    def test_odd_timestamps_never_fail_a_record(self) -> None:
+        zero, last = "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"
+        reply = parse_chat_reply({"message": "hi", "message_at": zero})
+        assert (reply.text, reply.message_at, reply.raw["message_at"]) == ("hi", EARLIEST, zero)
+        history = parse_history([
+            {"_id": "2", "query": "a", "is_user": False, "created_at": last},
+            {"_id": "1", "query": "q", "is_user": True, "created_at": zero},
+        ])
+        assert [(m.id, m.created_at) for m in history] == [("1", EARLIEST), ("2", LATEST)]
+        assert history[1].raw["created_at"] == last
 
     def test_history_order_with_tied_timestamps(self) -> None:
         stamp = datetime(2024, 1, 1, tzinfo=timezone.utc)
