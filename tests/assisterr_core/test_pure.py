@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
@@ -139,8 +140,12 @@ class TestPrompt:
         with pytest.raises(InvalidRequestError, match="last message"):
             latest_user_text([("user", "a"), ("assistant", "b")])
 
-    def test_unsupported_content_is_a_value_error(self) -> None:
-        assert issubclass(UnsupportedContentError, ValueError)
+    def test_unsupported_content_error_names_the_message(self) -> None:
+        error = UnsupportedContentError("messages[2]", "image content is not supported")
+        assert (error.field, str(error)) == (
+            "messages[2]", "messages[2]: image content is not supported")
+        with pytest.raises(ValueError, match=r"^messages\[2\]: image"):  # callers catch it so
+            raise error
 
 
 class TestStop:
@@ -157,22 +162,60 @@ class TestStop:
         assert cut_at_stop("abc", None) == ("abc", False)
 
 
-class TestValidation:
-    @pytest.mark.parametrize(
-        "value",
-        ["", "a/b", "..", "a..b", "a b", "a\nb", "a\x00b", "%2F", "a?b", "a#b", "a\\b",
-         "a\u2028b", "a\u200bb", "\uff0e\uff0e", "a\uff0fb"],
-    )
-    def test_identifiers_that_could_change_the_path(self, value: str) -> None:
-        with pytest.raises(InvalidRequestError, match="session_id"):
-            check_identifier(value, "session_id")
+# Identifiers that must never reach a URL, each for its own reason (path separators, dot
+# segments, encoded forms, whitespace and controls, and what NFKC turns into one of those).
+REFUSED_IDS = {
+    "empty": "", "slash": "a/b", "backslash": "a\\b", "leading-slash": "/admin", "dot-dot": "..",
+    "dot": ".", "traversal": "../../admin", "dot-dot-inside": "a..b", "percent-2F": "a%2Fb",
+    "percent-2E": "%2E%2E", "space": "a b", "only-space": " ", "newline": "a\nb",
+    "crlf-header-injection": "a\r\nX-Api-Key: stolen", "tab": "a\tb", "nul": "a\x00b",
+    "query": "a?b=1", "fragment": "a#b", "fullwidth-solidus": "a\uff0fb",
+    "fullwidth-reverse-solidus": "a\uff3cb", "two-one-dot-leaders": "\u2024\u2024",
+    "two-dot-leader": "\u2025", "fullwidth-full-stops": "\uff0e\uff0e",
+    "no-break-space": "a\u00a0b", "ideographic-space": "a\u3000b",
+    "zero-width-space": "a\u200bb", "line-separator": "a\u2028b", "rtl-override": "a\u202eb",
+    "lone-surrogate": "a\ud800b", "not-a-string": 1.5,
+}
+# Odd but harmless: they must travel as exactly one path segment.
+ACCEPTED_IDS = ("a\u2215b", "a\u2044b", "a\u2024b", "a.b", "slm-é", "t\u0435st-slm",
+                "a:b@c;d", "a+b=c", "1234567891234", "65f1c0ffee0123456789abcd", 42)
+PATH_BREAKERS = ("/", "\\", "..", "%", "?", "#", " ", "\t", "\n", "\r", "\x00", "\u2028",
+                 "\u200b", "\uff0f", "\uff0e\uff0e")
 
-    @pytest.mark.parametrize(
-        "value", ["1234567891234", "65f1c0ffee0123456789abcd", "my-slm_2", "ünï"]
-    )
-    def test_good_identifiers(self, value: str) -> None:
-        assert check_identifier(value, "handle") == value
-        assert "/" not in path_segment(value)
+
+class TestValidation:
+    def test_identifiers_that_could_change_the_path_are_refused(self) -> None:
+        passed = []
+        for name, value in REFUSED_IDS.items():
+            try:
+                check_identifier(value, "session_id")
+            except InvalidRequestError as error:
+                assert error.field == "session_id" and str(error).startswith("session_id: ")
+            else:
+                passed.append(name)
+        assert passed == []
+
+    @given(before=st.text(max_size=8), breaker=st.sampled_from(PATH_BREAKERS),
+           after=st.text(max_size=8))
+    def test_any_identifier_holding_a_path_breaker_is_refused(
+        self, before: str, breaker: str, after: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match=r"^handle: "):
+            check_identifier(before + breaker + after, "handle")
+
+    def test_odd_identifiers_are_kept_as_they_are(self) -> None:
+        for value in ACCEPTED_IDS:
+            assert check_identifier(value, "handle") == str(value)
+
+    @given(value=st.text(min_size=1, max_size=20))
+    def test_an_accepted_identifier_is_exactly_one_path_segment(self, value: str) -> None:
+        try:
+            check_identifier(value, "handle")
+        except InvalidRequestError:
+            return
+        segment = path_segment(value)
+        assert "/" not in segment and "\\" not in segment and segment not in (".", "..")
+        assert unquote(segment, errors="strict") == value
 
     @pytest.mark.parametrize("value", [None, 3, b"x", "", "  \n\t"])
     def test_bad_queries(self, value: object) -> None:
