@@ -45,7 +45,8 @@ def raw_decode(text: str, pos: int = 0) -> tuple[Any, int]:
         value, end = _DECODER.raw_decode(text, pos)
     except RecursionError:
         raise JSONTooDeepError() from None
-    check_depth(text, pos, end)
+    if text.count("[", pos, end) + text.count("{", pos, end) > MAX_DEPTH:  # else cannot be
+        check_depth(text, pos, end)
     return value, end
 
 

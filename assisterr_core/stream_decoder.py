@@ -66,8 +66,8 @@ class StreamDecoder:
     """
 
     def __init__(self, content_type: str | None = None) -> None:
-        # utf-8-sig: a byte order mark before the body is not part of the first event
-        self._utf8 = codecs.getincrementaldecoder("utf-8-sig")("strict")
+        self._utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+        self._at_start = True  # a byte order mark there is not part of the first event
         media_type = (content_type or "").split(";", 1)[0].strip().lower()
         self._refusal: str | None = None
         if media_type in _HTML_MEDIA_TYPES:
@@ -112,11 +112,7 @@ class StreamDecoder:
             raise MalformedResponseError(self._refusal)
         if self._done or not data:
             return []
-        try:
-            text = self._utf8.decode(data)
-        except UnicodeDecodeError as exc:
-            raise MalformedResponseError(f"stream is not valid UTF-8: {exc.reason}") from None
-        return self._take(text, final=False)
+        return self._take(self._decode(data, final=False), final=False)
 
     def close(self) -> list[str]:
         """The body ended: flush the last deltas, or raise if it ended inside an event or
@@ -125,11 +121,7 @@ class StreamDecoder:
             raise MalformedResponseError(self._refusal)
         if self._done:
             return []
-        try:
-            text = self._utf8.decode(b"", final=True)
-        except UnicodeDecodeError:
-            raise MalformedResponseError("stream ended inside a UTF-8 character") from None
-        deltas = self._take(text, final=True)
+        deltas = self._take(self._decode(b"", final=True), final=True)
         self._done = True
         if not self._events:
             raise MalformedResponseError("the stream ended without any event")
@@ -138,6 +130,17 @@ class StreamDecoder:
                 f"the stream's {self._json_events} JSON event(s) carried no text"
             )
         return deltas
+
+    def _decode(self, data: bytes, *, final: bool) -> str:
+        try:
+            text = self._utf8.decode(data, final)
+        except UnicodeDecodeError as exc:
+            where = "ended inside a UTF-8 character" if final else "is not valid UTF-8"
+            raise MalformedResponseError(f"stream {where}: {exc.reason}") from None
+        if self._at_start and text:
+            self._at_start = False
+            text = text.removeprefix("\ufeff")
+        return text
 
     def _take(self, text: str, *, final: bool) -> list[str]:
         if self._framing is None:
@@ -273,15 +276,17 @@ class StreamDecoder:
                 return deltas
             text, self._value, self._value_chars = "".join(self._value), [], 0
             self._value_scan = None
-        while True:
-            start = _VALUE_START.search(text, pos)
-            if start is None:
-                return deltas
-            pos = start.start()
+        end = len(text)
+        while pos < end:
             if text[pos] not in '{["':
-                raise MalformedResponseError(
-                    f"unexpected text in a JSON stream: {_excerpt(text, pos)}"
-                )
+                start = _VALUE_START.search(text, pos)  # blank space between values
+                if start is None:
+                    break
+                pos = start.start()
+                if text[pos] not in '{["':
+                    raise MalformedResponseError(
+                        f"unexpected text in a JSON stream: {_excerpt(text, pos)}"
+                    )
             try:
                 value, pos = raw_decode(text, pos)
             except JSONTooDeepError:
@@ -290,11 +295,12 @@ class StreamDecoder:
                 ) from None
             except ValueError:
                 self._wait_for_value(text, pos, final)
-                return deltas
+                break
             self._events += 1
             delta = self._event_text(value)
             if delta:
                 deltas.append(delta)
+        return deltas
 
     def _wait_for_value(self, text: str, pos: int, final: bool) -> None:
         """A value at ``pos`` did not parse: keep it if it is unfinished, else raise."""
@@ -374,6 +380,10 @@ def text_of_event(value: Any) -> str | None:
     Walked without recursion; a list's text is its items' texts joined, and counts only
     if it is not empty.
     """
+    if type(value) is dict:  # the common event, {"message": "..."}: no walk needed
+        inner = _text_field(value)
+        if type(inner) is str:
+            return inner
     parts: list[str] = []
     found = False  # an explicit text (possibly empty) reached outside any list
     stack: list[tuple[Any, int, bool]] = [(value, 0, False)]
