@@ -109,7 +109,7 @@ class AsyncAssisterrClient(BaseClient):
     async def _iter_stream(self, spec: RequestSpec) -> AsyncGenerator[str, None]:
         response = await self._send(spec)
         assert isinstance(response, aiohttp.ClientResponse)
-        decoder = StreamDecoder()
+        decoder = StreamDecoder(response.headers.get("Content-Type"))
         async with response:
             try:
                 async for chunk in response.content.iter_any():

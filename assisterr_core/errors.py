@@ -145,13 +145,18 @@ def status_error(
 
 
 def extract_error_detail(body: str) -> str:
-    """The readable part of an error body: a JSON ``detail``/``error``/``message``, or excerpt."""
+    """The readable part of an error body: a JSON ``detail``/``error``/``message``, or excerpt.
+
+    A body that is not JSON, or nests too deeply to read, is shown as an excerpt of its text.
+    """
     import json
+
+    from ._bounded_json import loads
 
     text = body.strip()
     if text.startswith(("{", "[", '"')):
         try:
-            parsed = json.loads(text)
+            parsed = loads(text)
         except ValueError:
             parsed = None
         if isinstance(parsed, dict):
@@ -171,8 +176,19 @@ def extract_error_detail(body: str) -> str:
 
 
 def _strip_html(html: str) -> str:
-    """Visible text of an HTML error page: good enough for a message, not a parser."""
+    """Visible text of an HTML error page: good enough for a message, not a parser.
+
+    Linear in the page's size, however broken the page (unclosed tags, no end of script).
+    """
     import re
 
-    html = re.sub(r"(?is)<(script|style|head)\b.*?</\1>", " ", html)
-    return re.sub(r"(?s)<[^>]*>", " ", html)
+    hidden_start = re.compile(r"<(script|style|head)\b", re.I)
+    parts: list[str] = []
+    pos = 0
+    while (start := hidden_start.search(html, pos)) is not None:
+        parts.append(html[pos : start.start()])
+        end = re.compile(rf"</{start.group(1)}\s*>", re.I).search(html, start.end())
+        pos = len(html) if end is None else end.end()
+    parts.append(html[pos:])
+    # A tag cannot hold "<": each attempt stops at the next one, so no rescanning.
+    return re.sub(r"<[^<>]*>", " ", " ".join(parts))

@@ -1,7 +1,12 @@
-"""Typed records for what the API returns: replies, sessions and history messages."""
+"""Typed records for what the API returns: replies, sessions and history messages.
+
+Timestamps are aware UTC datetimes (see :func:`parse_timestamp` for odd ones); each
+record keeps the server's own object in ``raw``, exactly as it came.
+"""
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -9,15 +14,25 @@ from typing import Any
 
 from .errors import MalformedResponseError
 
+EARLIEST = datetime.min.replace(tzinfo=timezone.utc)
+LATEST = datetime.max.replace(tzinfo=timezone.utc)
+
+# Previews in error messages: bounded in depth (a deep value would break plain repr) and size.
+_PREVIEW = reprlib.Repr()
+_PREVIEW.maxlevel = 3
+_PREVIEW.maxlist = _PREVIEW.maxdict = _PREVIEW.maxtuple = 8
+_PREVIEW.maxstring = _PREVIEW.maxother = 60
+
 
 @dataclass(frozen=True)
 class ChatReply:
-    """One SLM answer from a chat endpoint."""
+    """One SLM answer from a chat endpoint (``raw``: the JSON object, if the server sent one)."""
 
     text: str
     message_at: datetime | None = None
     is_user: bool = False
     session_id: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -49,21 +64,30 @@ class HistoryMessage:
 
 
 def parse_timestamp(value: object) -> datetime | None:
-    """An ISO-8601 timestamp as an aware UTC datetime (the API sends them without a zone)."""
-    if value in (None, ""):
+    """An ISO-8601 timestamp as an aware UTC datetime (the API sends them without a zone).
+
+    Odd timestamps never fail a call; the record's ``raw`` keeps the server's text:
+
+    - an instant outside what a UTC ``datetime`` can hold (``0001-01-01T00:00:00+01:00``,
+      a "zero time" written in a zone east of UTC) becomes :data:`EARLIEST` or
+      :data:`LATEST`, so that records still sort in the server's order;
+    - a value that is not an ISO-8601 string gives None, like a missing one.
+    """
+    if not isinstance(value, str) or not value.strip():
         return None
-    if not isinstance(value, str):
-        raise MalformedResponseError(f"expected an ISO timestamp, got {type(value).__name__}")
     text = value.strip()
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
         parsed = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise MalformedResponseError(f"unreadable timestamp {value!r}") from exc
+    except ValueError:
+        return None
     if parsed.tzinfo is None:
         return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+    try:
+        return parsed.astimezone(timezone.utc)
+    except OverflowError:  # the UTC instant is before year 1 or after year 9999
+        return EARLIEST if parsed.year == datetime.min.year else LATEST
 
 
 def parse_chat_reply(payload: object, session_id: str | None = None) -> ChatReply:
@@ -79,6 +103,7 @@ def parse_chat_reply(payload: object, session_id: str | None = None) -> ChatRepl
         message_at=parse_timestamp(payload.get("message_at")),
         is_user=bool(payload.get("is_user", False)),
         session_id=session_id,
+        raw=payload,
     )
 
 
@@ -121,8 +146,7 @@ def order_oldest_first(messages: list[HistoryMessage]) -> list[HistoryMessage]:
         newest_first = not messages[0].is_user and messages[-1].is_user
     ordered = list(reversed(messages)) if newest_first else list(messages)
     if known:
-        floor = datetime.min.replace(tzinfo=timezone.utc)
-        ordered.sort(key=lambda m: m.created_at or floor)
+        ordered.sort(key=lambda m: m.created_at or EARLIEST)
     return ordered
 
 
@@ -166,5 +190,5 @@ def _expect_list(payload: object, what: str) -> list[Any]:
 
 
 def _preview(payload: object) -> str:
-    text = repr(payload)
+    text = _PREVIEW.repr(payload)
     return text if len(text) <= 200 else text[:199] + "…"

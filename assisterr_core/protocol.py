@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from . import _bounded_json
 from ._constants import API_PREFIX
 from .errors import APIStatusError, MalformedResponseError, status_error
 from .models import (
@@ -95,15 +96,19 @@ def _parse_deleted(payload: Any) -> bool:
 
 
 def decode_json_body(body: bytes, spec: RequestSpec) -> Any:
-    """A success body as JSON; an empty body is None; anything else is a typed error."""
+    """A success body as JSON; an empty body is None; anything else is a typed error.
+
+    JSON nested deeper than the readers of a reply can walk is refused like any bad body.
+    """
     if not body.strip():
         return None
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        return _bounded_json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError and JSONTooDeepError included
+        problem = str(exc) if isinstance(exc, _bounded_json.JSONTooDeepError) else "not JSON"
         excerpt = body[:200].decode("utf-8", "replace")
         raise MalformedResponseError(
-            f"{spec.method} {spec.path} returned a body that is not JSON: {excerpt!r}"
+            f"{spec.method} {spec.path} returned a body that is {problem}: {excerpt!r}"
         ) from None
 
 

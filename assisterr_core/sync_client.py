@@ -130,7 +130,7 @@ class AssisterrClient(BaseClient):
     def _iter_stream(self, spec: RequestSpec) -> Generator[str, None, None]:
         response = self._send(spec)
         assert isinstance(response, requests.Response)
-        decoder = StreamDecoder()
+        decoder = StreamDecoder(response.headers.get("Content-Type"))
         with response:
             try:
                 for chunk in _iter_body(response):

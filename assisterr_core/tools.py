@@ -17,6 +17,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ._bounded_json import JSONTooDeepError, loads, raw_decode, value_end
+
 TOOL_PROTOCOL = """You can use these tools:
 
 {tools}
@@ -40,7 +42,9 @@ JSON_OBJECT_PROTOCOL = "Answer with only a JSON object, and nothing else."
 """JSON mode without a schema: the prompt itself describes the shape."""
 
 _FENCE = re.compile(r"```(?:json|JSON)?\s*\n?(.*?)```", re.S)
-_JSON = json.JSONDecoder()
+_VALUE_OPENER = re.compile(r"[\[{]")
+_FIRST_WINDOW = 256
+_CUT_MARGIN = 64  # a parse error this close to a window's end may be the cut's, not the text's
 _JSON_TYPES: dict[str, tuple[type, ...]] = {
     "string": (str,),
     "integer": (int,),
@@ -181,24 +185,47 @@ def _json_candidates(text: str) -> list[tuple[Any, int, int]]:
     found: list[tuple[Any, int, int]] = []
     for match in _FENCE.finditer(text):
         try:
-            found.append((json.loads(match.group(1)), match.start(), match.end()))
-        except ValueError:
+            found.append((loads(match.group(1)), match.start(), match.end()))
+        except ValueError:  # not JSON, or nested too deeply: unusable either way
             continue
     if found:
         return found
     pos = 0
-    while True:
-        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i >= 0]
-        if not starts:
-            return found
-        start = min(starts)
+    while (opener := _VALUE_OPENER.search(text, pos)) is not None:
+        start = opener.start()
         try:
-            value, end = _JSON.raw_decode(text, start)
+            value, end = _decode_at(text, start)
+        except JSONTooDeepError:
+            # Skipped whole, with the values inside it: nothing in it is read twice.
+            pos = value_end(text, start)
+            continue
         except ValueError:
             pos = start + 1
             continue
         found.append((value, start, end))
         pos = end
+    return found
+
+
+def _decode_at(text: str, start: int) -> tuple[Any, int]:
+    """The JSON value opening at ``start``, and where it ends; ValueError if there is none.
+
+    Parsed on growing windows of the text: json's errors count the lines before the error,
+    so a failure on the whole text would cost the whole text at every bracket of the prose.
+    """
+    window = _FIRST_WINDOW
+    while True:
+        stop = start + window
+        piece = text[start:stop]
+        try:
+            value, end = raw_decode(piece)
+        except json.JSONDecodeError as exc:
+            cut_short = exc.pos >= len(piece) - _CUT_MARGIN or exc.msg.startswith("Unterminated")
+            if stop >= len(text) or not cut_short:
+                raise
+            window *= 4
+            continue
+        return value, start + end
 
 
 def _as_calls(value: Any) -> list[Any] | None:
@@ -228,8 +255,8 @@ def _name_and_arguments(raw: Any) -> tuple[Any, Any]:
     key = _arguments_key(raw)
     arguments = raw.get(key, {}) if key else {}
     if isinstance(arguments, str):
-        with contextlib.suppress(ValueError):
-            arguments = json.loads(arguments) if arguments.strip() else {}
+        with contextlib.suppress(ValueError):  # unusable arguments are reported as such
+            arguments = loads(arguments) if arguments.strip() else {}
     return raw.get("name"), arguments
 
 

@@ -185,7 +185,7 @@ class _Context:
         self, exchange: Exchange, response: RecordedResponse
     ) -> tuple[str, str | None]:
         wire = describe_stream(response)
-        decoder = StreamDecoder()
+        decoder = StreamDecoder(response.content_type or None)
         text = "".join("".join(decoder.feed(c.data)) for c in response.pieces)
         if exchange.error is None:
             text += "".join(decoder.close())

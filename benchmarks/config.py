@@ -21,8 +21,11 @@ class Counts:
     stream_rounds: int = 4
     stream_chunks: int = 20_000
     import_rounds: int = 15
+    big_event_chars: int = 4 * 1024 * 1024
+    big_event_rounds: int = 7
 
 
 FULL = Counts()
 QUICK = Counts(overhead_rounds=40, ttft_rounds=3, fanout_rounds=1, stream_rounds=1,
-               stream_chunks=2_000, import_rounds=1)
+               stream_chunks=2_000, import_rounds=1, big_event_chars=512 * 1024,
+               big_event_rounds=1)

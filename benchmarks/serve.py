@@ -1,7 +1,8 @@
 """Child process: serve the Assisterr emulator and the OpenAI stub on loopback.
 
 ``python -m benchmarks.serve --latency 0.05 --chunk-delay 0 --chunks 0`` prints one JSON line
-``{"emulator": port, "stub": port}`` and serves until its stdin closes or SIGTERM.
+``{"emulator": port, "stub": port, "bulk": port}`` and serves until its stdin closes or
+SIGTERM (``bulk``: the one-big-event server of figure 6).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from aiohttp import web
 from assisterr_core.emulator import EmulatorConfig, ResponderRequest, build_app
 from assisterr_core.emulator.state import EmulatorState
 
+from .bulk import build_bulk_app
 from .stub import build_stub_app
 
 API_KEY = "bench-key"
@@ -39,14 +41,15 @@ async def _serve(config: EmulatorConfig, chunks: int, stop: asyncio.Event) -> No
     responder = fixed_chunks(chunks) if chunks else None
     state = EmulatorState(config, responder)  # type: ignore[arg-type]
     runners = [web.AppRunner(build_app(state), access_log=None),
-               web.AppRunner(build_stub_app(config, state.responder), access_log=None)]
+               web.AppRunner(build_stub_app(config, state.responder), access_log=None),
+               web.AppRunner(build_bulk_app(), access_log=None)]
     ports = []
     for runner in runners:
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0, backlog=512)
         await site.start()
         ports.append(runner.addresses[0][1])
-    print(json.dumps({"emulator": ports[0], "stub": ports[1]}), flush=True)
+    print(json.dumps({"emulator": ports[0], "stub": ports[1], "bulk": ports[2]}), flush=True)
     await stop.wait()
     for runner in runners:
         await runner.cleanup()

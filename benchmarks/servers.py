@@ -16,10 +16,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class Endpoints:
-    """Where the emulator and the stub listen, and the key they take."""
+    """Where the emulator, the stub and the one-big-event server listen, and the key."""
 
     emulator: str
     stub: str
+    bulk: str
     api_key: str = API_KEY
 
 
@@ -42,8 +43,8 @@ class ServerProcess:
             self.stop()
             raise RuntimeError("the benchmark server process failed to start")
         ports = json.loads(line)
-        return Endpoints(f"http://127.0.0.1:{ports['emulator']}",
-                         f"http://127.0.0.1:{ports['stub']}")
+        return Endpoints(*(f"http://127.0.0.1:{ports[name]}"
+                           for name in ("emulator", "stub", "bulk")))
 
     def stop(self) -> None:
         proc, self._proc = self._proc, None

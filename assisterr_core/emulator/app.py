@@ -229,8 +229,9 @@ async def _chat_stream(request: web.Request) -> web.StreamResponse:
         return answered
     chunks, pattern = answered
     state = _state(request)
+    # An empty reply is one empty delta: a body with no event at all is no reply.
     style = state.config.stream_style()
-    writes = pattern.writes(style.units(chunks))
+    writes = pattern.writes(style.units(chunks or [""]))
     fault: Fault | None = request.get(FAULT_KEY)
     if fault is not None and fault.drop_after_chunks is not None:
         return await _cut_off(request, writes[: fault.drop_after_chunks], style.content_type)

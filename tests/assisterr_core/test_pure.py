@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from email.utils import format_datetime
+from urllib.parse import unquote
 
 import pytest
 from hypothesis import given
@@ -26,7 +27,15 @@ from assisterr_core.errors import (
     extract_error_detail,
     status_error,
 )
-from assisterr_core.models import HistoryMessage, order_oldest_first, parse_timestamp
+from assisterr_core.models import (
+    EARLIEST,
+    LATEST,
+    HistoryMessage,
+    order_oldest_first,
+    parse_chat_reply,
+    parse_history,
+    parse_timestamp,
+)
 from assisterr_core.prompt import latest_user_text
 from assisterr_core.retry import RetryPolicy, parse_retry_after
 from assisterr_core.settings import ClientSettings, InsecureTransportWarning, Timeout
@@ -131,8 +140,12 @@ class TestPrompt:
         with pytest.raises(InvalidRequestError, match="last message"):
             latest_user_text([("user", "a"), ("assistant", "b")])
 
-    def test_unsupported_content_is_a_value_error(self) -> None:
-        assert issubclass(UnsupportedContentError, ValueError)
+    def test_unsupported_content_error_names_the_message(self) -> None:
+        error = UnsupportedContentError("messages[2]", "image content is not supported")
+        assert (error.field, str(error)) == (
+            "messages[2]", "messages[2]: image content is not supported")
+        with pytest.raises(ValueError, match=r"^messages\[2\]: image"):  # callers catch it so
+            raise error
 
 
 class TestStop:
@@ -149,22 +162,60 @@ class TestStop:
         assert cut_at_stop("abc", None) == ("abc", False)
 
 
-class TestValidation:
-    @pytest.mark.parametrize(
-        "value",
-        ["", "a/b", "..", "a..b", "a b", "a\nb", "a\x00b", "%2F", "a?b", "a#b", "a\\b",
-         "a\u2028b", "a\u200bb", "\uff0e\uff0e", "a\uff0fb"],
-    )
-    def test_identifiers_that_could_change_the_path(self, value: str) -> None:
-        with pytest.raises(InvalidRequestError, match="session_id"):
-            check_identifier(value, "session_id")
+# Identifiers that must never reach a URL, each for its own reason (path separators, dot
+# segments, encoded forms, whitespace and controls, and what NFKC turns into one of those).
+REFUSED_IDS = {
+    "empty": "", "slash": "a/b", "backslash": "a\\b", "leading-slash": "/admin", "dot-dot": "..",
+    "dot": ".", "traversal": "../../admin", "dot-dot-inside": "a..b", "percent-2F": "a%2Fb",
+    "percent-2E": "%2E%2E", "space": "a b", "only-space": " ", "newline": "a\nb",
+    "crlf-header-injection": "a\r\nX-Api-Key: stolen", "tab": "a\tb", "nul": "a\x00b",
+    "query": "a?b=1", "fragment": "a#b", "fullwidth-solidus": "a\uff0fb",
+    "fullwidth-reverse-solidus": "a\uff3cb", "two-one-dot-leaders": "\u2024\u2024",
+    "two-dot-leader": "\u2025", "fullwidth-full-stops": "\uff0e\uff0e",
+    "no-break-space": "a\u00a0b", "ideographic-space": "a\u3000b",
+    "zero-width-space": "a\u200bb", "line-separator": "a\u2028b", "rtl-override": "a\u202eb",
+    "lone-surrogate": "a\ud800b", "not-a-string": 1.5,
+}
+# Odd but harmless: they must travel as exactly one path segment.
+ACCEPTED_IDS = ("a\u2215b", "a\u2044b", "a\u2024b", "a.b", "slm-é", "t\u0435st-slm",
+                "a:b@c;d", "a+b=c", "1234567891234", "65f1c0ffee0123456789abcd", 42)
+PATH_BREAKERS = ("/", "\\", "..", "%", "?", "#", " ", "\t", "\n", "\r", "\x00", "\u2028",
+                 "\u200b", "\uff0f", "\uff0e\uff0e")
 
-    @pytest.mark.parametrize(
-        "value", ["1234567891234", "65f1c0ffee0123456789abcd", "my-slm_2", "ünï"]
-    )
-    def test_good_identifiers(self, value: str) -> None:
-        assert check_identifier(value, "handle") == value
-        assert "/" not in path_segment(value)
+
+class TestValidation:
+    def test_identifiers_that_could_change_the_path_are_refused(self) -> None:
+        passed = []
+        for name, value in REFUSED_IDS.items():
+            try:
+                check_identifier(value, "session_id")
+            except InvalidRequestError as error:
+                assert error.field == "session_id" and str(error).startswith("session_id: ")
+            else:
+                passed.append(name)
+        assert passed == []
+
+    @given(before=st.text(max_size=8), breaker=st.sampled_from(PATH_BREAKERS),
+           after=st.text(max_size=8))
+    def test_any_identifier_holding_a_path_breaker_is_refused(
+        self, before: str, breaker: str, after: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match=r"^handle: "):
+            check_identifier(before + breaker + after, "handle")
+
+    def test_odd_identifiers_are_kept_as_they_are(self) -> None:
+        for value in ACCEPTED_IDS:
+            assert check_identifier(value, "handle") == str(value)
+
+    @given(value=st.text(min_size=1, max_size=20))
+    def test_an_accepted_identifier_is_exactly_one_path_segment(self, value: str) -> None:
+        try:
+            check_identifier(value, "handle")
+        except InvalidRequestError:
+            return
+        segment = path_segment(value)
+        assert "/" not in segment and "\\" not in segment and segment not in (".", "..")
+        assert unquote(segment, errors="strict") == value
 
     @pytest.mark.parametrize("value", [None, 3, b"x", "", "  \n\t"])
     def test_bad_queries(self, value: object) -> None:
@@ -200,6 +251,29 @@ class TestErrorsAndModels:
         assert parsed == datetime(2024, 12, 11, 19, 1, 16, 972013, tzinfo=timezone.utc)
         assert parse_timestamp("2024-12-11T20:01:16+01:00") == datetime(
             2024, 12, 11, 19, 1, 16, tzinfo=timezone.utc)
+
+    def test_timestamps_out_of_utc_range_keep_their_place(self) -> None:
+        # A "zero time" written east of UTC, and the last second written west of it.
+        assert parse_timestamp("0001-01-01T00:00:00+01:00") == EARLIEST
+        assert parse_timestamp("9999-12-31T23:59:59-01:00") == LATEST
+        assert parse_timestamp("0001-01-01T01:00:00+01:00") == EARLIEST  # exactly the minimum
+
+    def test_unreadable_timestamps_are_none_and_kept_raw(self) -> None:
+        for odd in ("yesterday", "2024-13-45T00:00:00", 1733943676, ["2024"], " "):
+            assert parse_timestamp(odd) is None
+            reply = parse_chat_reply({"message": "kept", "message_at": odd})
+            assert (reply.text, reply.message_at, reply.raw["message_at"]) == ("kept", None, odd)
+
+    def test_odd_timestamps_never_fail_a_record(self) -> None:
+        zero, last = "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"
+        reply = parse_chat_reply({"message": "hi", "message_at": zero})
+        assert (reply.text, reply.message_at, reply.raw["message_at"]) == ("hi", EARLIEST, zero)
+        history = parse_history([
+            {"_id": "2", "query": "a", "is_user": False, "created_at": last},
+            {"_id": "1", "query": "q", "is_user": True, "created_at": zero},
+        ])
+        assert [(m.id, m.created_at) for m in history] == [("1", EARLIEST), ("2", LATEST)]
+        assert history[1].raw["created_at"] == last
 
     def test_history_order_with_tied_timestamps(self) -> None:
         stamp = datetime(2024, 1, 1, tzinfo=timezone.utc)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from benchmarks import fig_fanout, fig_imports, fig_overhead, fig_stream, fig_ttft
+from benchmarks import fig_big_event, fig_fanout, fig_imports, fig_overhead, fig_stream, fig_ttft
 from benchmarks.config import Counts
 from benchmarks.harness import Candidate, Row, interleave
 from benchmarks.raw import RawAssisterr, RawOpenAI
@@ -17,7 +17,7 @@ from benchmarks.servers import ServerProcess
 
 TINY = Counts(overhead_rounds=2, ttft_rounds=1, ttft_chunk_delay=0.01, fanout_rounds=1,
               fanout_calls=6, fanout_concurrency=3, fanout_latency=0.01, stream_rounds=1,
-              stream_chunks=40, import_rounds=1)
+              stream_chunks=40, import_rounds=1, big_event_chars=4096, big_event_rounds=1)
 
 
 def test_stub_answers_like_the_emulator() -> None:
@@ -44,7 +44,7 @@ def test_interleave_drops_a_failing_candidate() -> None:
     assert "boom" in samples.notes["bad"] and samples.notes["missing"] == "not available: x"
 
 
-@pytest.mark.parametrize("figure", [fig_overhead, fig_ttft, fig_fanout, fig_stream],
+@pytest.mark.parametrize("figure", [fig_overhead, fig_ttft, fig_fanout, fig_stream, fig_big_event],
                          ids=lambda f: f.__name__.rsplit(".", 1)[-1])
 def test_figure_runs(figure: object, tmp_path: Path) -> None:
     rows: list[Row] = figure.run(TINY)  # type: ignore[attr-defined]

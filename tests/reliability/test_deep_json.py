@@ -1,0 +1,189 @@
+"""Deeply nested JSON from a server never escapes as a ``RecursionError``.
+
+Each parser a call runs refuses it with a typed error (an error body still gives its status
+error, with a readable excerpt); the tool and JSON readers skip a candidate that is too deep
+like any unusable JSON. Then one contract test per client and one through an adapter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from langchain_core.tools import tool
+
+from assisterr_core import (
+    AssisterrClient,
+    AsyncAssisterrClient,
+    BadRequestError,
+    MalformedResponseError,
+    StreamDecoder,
+    StreamErrorEvent,
+)
+from assisterr_core.emulator import EmulatorServer
+from assisterr_core.errors import status_error
+from assisterr_core.models import (
+    parse_chat_reply,
+    parse_history,
+    parse_session_id,
+    parse_session_list,
+)
+from assisterr_core.protocol import chat_call, decode_json_body
+from assisterr_core.tools import ToolSpec, json_values, parse_json_answer, parse_tool_reply
+
+from ._adapters import HANDLE, chat_model
+
+DEEP = "[" * 100_000 + "]" * 100_000
+DEEP_900 = "[" * 900 + "]" * 900
+ADD = ToolSpec("add", "Add two integers.", {
+    "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}}})
+CALL = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
+
+
+def nested(depth: int) -> Any:
+    """A Python value ``depth`` lists deep, built without recursion."""
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def decode_stream(body: str, content_type: str | None = None, piece: int = 4096) -> list[str]:
+    decoder = StreamDecoder(content_type)
+    data = body.encode()
+    out: list[str] = []
+    for start in range(0, len(data), piece):
+        out += decoder.feed(data[start : start + piece])
+    return out + decoder.close()
+
+
+def test_deep_reply_body_is_malformed() -> None:
+    spec = chat_call(HANDLE, "hi", None).spec
+    for body in (DEEP, '{"message": ' + DEEP_900 + "}"):
+        with pytest.raises(MalformedResponseError, match="nested more than"):
+            decode_json_body(body.encode(), spec)
+
+
+def test_deep_error_body_gives_the_status_error_with_an_excerpt() -> None:
+    for body in (DEEP, '{"detail": ' + DEEP_900 + "}"):
+        error = status_error(400, body, method="POST", path="/x/")
+        assert isinstance(error, BadRequestError)
+        assert error.detail == " ".join(body.split())[:499] + "…"
+        assert "HTTP 400 for POST /x/: " + body[:40] in str(error)
+
+
+def test_deep_stream_events_are_malformed() -> None:
+    bodies = {
+        "bare JSON": (DEEP, None),
+        "bare JSON, deep inside a message": ('{"message": ' + DEEP_900 + "}", None),
+        "SSE JSON data": (f"data: {DEEP}\n\n", None),
+        "SSE data, deep inside a message": ('data: {"message": ' + DEEP_900 + "}\n\n", None),
+        "NDJSON by content type": ('{"message": "a"}\n' + DEEP, "application/x-ndjson"),
+    }
+    for name, (body, content_type) in bodies.items():
+        with pytest.raises(MalformedResponseError, match="too deep") as caught:
+            decode_stream(body, content_type)
+        assert type(caught.value) is MalformedResponseError, name
+    with pytest.raises(StreamErrorEvent, match=r"reported an error: \[\[\[\["):
+        decode_stream(f"event: error\ndata: {DEEP}\n\n")
+
+
+def test_a_deep_value_is_refused_before_all_of_it_arrived() -> None:
+    decoder = StreamDecoder()
+    with pytest.raises(MalformedResponseError, match="too deep"):
+        for _ in range(1000):
+            decoder.feed(b"[" * 100)  # never closed: refused from its nesting alone
+
+
+def test_record_parsers_report_deep_values_with_a_short_preview() -> None:
+    deep = nested(5000)  # deeper than plain repr can walk
+    parsers = (parse_chat_reply, parse_session_id, parse_session_list, parse_history)
+    for parse in parsers:
+        for payload in (deep, {"message": deep, "_id": deep}, [deep]):
+            with pytest.raises(MalformedResponseError) as caught:
+                parse(payload)
+            assert len(str(caught.value)) < 300
+
+
+def test_tool_and_json_readers_skip_candidates_that_are_too_deep() -> None:
+    assert json_values(DEEP) == []
+    assert json_values(DEEP_900 + " [1]") == [[1]]  # nothing inside the deep value is read
+    reply = parse_tool_reply(f"{DEEP} then {CALL}", [ADD])
+    assert [(c.name, c.arguments) for c in reply.calls] == [("add", {"a": 1, "b": 2})]
+    assert parse_json_answer(DEEP_900 + ' {"a": 1}') == {"a": 1}
+    with pytest.raises(ValueError, match="no JSON value"):
+        parse_json_answer(DEEP)
+    arguments_as_text = json.dumps({"name": "add", "arguments": DEEP})
+    [invalid] = parse_tool_reply(arguments_as_text, [ADD]).invalid
+    assert "not a JSON object" in invalid.error
+
+
+def test_nesting_up_to_the_limit_is_read() -> None:
+    assert json_values("[" * 128 + "]" * 128) == [nested(127)]
+    inside = "[" * 127 + "]" * 127  # 128 levels with the object around it
+    assert decode_stream('{"message": "a", "meta": ' + inside + "}") == ["a"]
+    with pytest.raises(MalformedResponseError, match="too deep"):
+        decode_stream('{"message": "a", "meta": [' + inside + "]}")
+
+
+@pytest.fixture(params=["sync", "async"])
+def kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def call(kind: str, server: EmulatorServer, method: str, *args: Any) -> Any:
+    """One client call; a stream is read whole."""
+    options = {"api_key": server.api_key, "base_url": server.base_url, "max_retries": 0}
+    if kind == "sync":
+        with AssisterrClient(**options) as client:
+            result = getattr(client, method)(*args)
+            return "".join(result) if method == "stream" else result
+
+    async def run() -> Any:
+        async with AsyncAssisterrClient(**options) as client:
+            if method == "stream":
+                return "".join([delta async for delta in client.stream(*args)])
+            return await getattr(client, method)(*args)
+
+    return asyncio.run(run())
+
+
+def test_deep_json_through_the_clients(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    server = assisterr_emulator
+    message_900 = '{"message": ' + DEEP_900 + "}"
+    cases: list[tuple[dict[str, Any], str, tuple[str, ...]]] = [
+        ({"malformed": True, "body": DEEP}, "chat", (HANDLE, "hi")),
+        ({"malformed": True, "body": message_900}, "chat", (HANDLE, "hi")),
+        ({"malformed": True, "body": DEEP}, "list_sessions", (HANDLE,)),
+        ({"malformed": True, "body": DEEP, "content_type": "text/event-stream"},
+         "stream", (HANDLE, "hi")),
+        ({"malformed": True, "body": "data: " + message_900 + "\n\n",
+          "content_type": "text/event-stream"}, "stream", (HANDLE, "hi")),
+    ]
+    for fault, method, args in cases:
+        server.inject(**fault)
+        with pytest.raises(MalformedResponseError):
+            call(kind, server, method, *args)
+    server.inject(malformed=True, body=f"event: error\ndata: {DEEP}\n\n",
+                  content_type="text/event-stream")
+    with pytest.raises(StreamErrorEvent):
+        call(kind, server, "stream", HANDLE, "hi")
+    server.inject(status=400, body=DEEP)
+    with pytest.raises(BadRequestError, match=r"HTTP 400 .*: \[\[\[\["):
+        call(kind, server, "chat", HANDLE, "hi")
+
+
+def test_a_deep_reply_does_not_break_tool_calling(assisterr_emulator: EmulatorServer) -> None:
+    @tool
+    def add(a: int, b: int) -> int:
+        """Add two integers."""
+        return a + b
+
+    assisterr_emulator.set_responder([DEEP, DEEP + " " + CALL])
+    model = chat_model(model=HANDLE, api_key=assisterr_emulator.api_key,
+                       base_url=assisterr_emulator.base_url).bind_tools([add])
+    assert model.invoke("hi").tool_calls == []
+    [call] = model.invoke("hi").tool_calls
+    assert (call["name"], call["args"]) == ("add", {"a": 1, "b": 2})
