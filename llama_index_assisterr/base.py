@@ -44,6 +44,7 @@ from assisterr_core import (
 from assisterr_core.stop import acut_stream, cut_stream
 from assisterr_core.sync_client import AssisterrClient
 from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
+from assisterr_core.validation import check_identifier
 
 from ._messages import chat_query, completion_query
 from ._responses import (
@@ -194,6 +195,11 @@ class Assisterr(FunctionCallingLLM):
         async_client: AsyncAssisterrClient | None = None,
         **kwargs: Any,
     ) -> None:
+        # Checked now rather than on the first call: LlamaIndex's compact and refine
+        # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
+        model = check_identifier(model, "model")
+        if kwargs.get("session_id") is not None:
+            kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
         ignored = SAMPLING_PARAMETERS.intersection(kwargs)
         warn_ignored_parameters(type(self).__name__, ignored)  # code ported from elsewhere runs
         for name in ignored:

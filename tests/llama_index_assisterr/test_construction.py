@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from assisterr_core import IgnoredParameterWarning
+from assisterr_core import IgnoredParameterWarning, InvalidRequestError
 from assisterr_core.emulator import EmulatorServer
+from llama_index_assisterr import Assisterr
 
 from .conftest import HANDLE, make_llm
 
@@ -38,3 +39,15 @@ def test_sampling_parameters_are_accepted_with_a_warning_naming_each(
     assert {w.filename for w in caught} == {str(ROOT / "tests/llama_index_assisterr/conftest.py")}
     assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"  # ported code runs
     assert "temperature" not in llm.model_dump()
+
+
+def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    # raised on the first call instead, LlamaIndex's compact and refine synthesizers would
+    # swallow it (a ValueError) into the answer "Empty Response"
+    with pytest.raises(InvalidRequestError, match="model: must not contain whitespace"):
+        Assisterr(model="my slm", api_key="k")
+    with pytest.raises(InvalidRequestError, match="session_id: must not contain '/'"):
+        make_llm(assisterr_emulator, session_id="a/b")
+    assert make_llm(assisterr_emulator, session_id=123).session_id == "123"
