@@ -197,7 +197,7 @@ class Assisterr(FunctionCallingLLM):
     ) -> None:
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
-        model = check_identifier(model, "model")
+        model = check_identifier(model, "handle")
         if kwargs.get("session_id") is not None:
             kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
         ignored = SAMPLING_PARAMETERS.intersection(kwargs)

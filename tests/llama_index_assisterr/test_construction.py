@@ -46,7 +46,7 @@ def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
 ) -> None:
     # raised on the first call instead, LlamaIndex's compact and refine synthesizers would
     # swallow it (a ValueError) into the answer "Empty Response"
-    with pytest.raises(InvalidRequestError, match="model: must not contain whitespace"):
+    with pytest.raises(InvalidRequestError, match="handle: must not contain whitespace"):
         Assisterr(model="my slm", api_key="k")
     with pytest.raises(InvalidRequestError, match="session_id: must not contain '/'"):
         make_llm(assisterr_emulator, session_id="a/b")
