@@ -1,13 +1,16 @@
 """LlamaIndex chat messages to the core's role/text turns, and from there to one query.
 
 Pure code. Text is all the API carries: images, audio, video and documents raise
-:class:`~assisterr_core.UnsupportedContentError` instead of being dropped silently.
+:class:`~assisterr_core.UnsupportedContentError` instead of being dropped silently. Earlier
+tool calls are written back in the tool protocol's JSON and tool results become "tool"
+turns named after their tool, so the next query shows the model what it asked and got.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from llama_index.core.base.llms.types import (
     CachePoint,
@@ -21,14 +24,22 @@ from llama_index.core.base.llms.types import (
 
 from assisterr_core import ChatTurn, QueryTemplate, UnsupportedContentError, render_query
 from assisterr_core.prompt import session_query
+from assisterr_core.tools import render_tool_calls
 
 
 def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) -> list[ChatTurn]:
     """One turn per message; ``system_prompt`` goes first unless a system message exists."""
-    turns = [
-        ChatTurn(message.role.value, _message_text(message, index), _name(message))
-        for index, message in enumerate(messages)
-    ]
+    tool_names: dict[str, str] = {}  # call id -> tool name, to label the results
+    turns: list[ChatTurn] = []
+    for index, message in enumerate(messages):
+        text = _message_text(message, index)
+        calls = _tool_calls(message)
+        for call in calls:
+            if call.get("id"):
+                tool_names[call["id"]] = call["name"]
+        if calls:
+            text = "\n".join(part for part in (text.strip(), render_tool_calls(calls)) if part)
+        turns.append(ChatTurn(message.role.value, text, _name(message, tool_names)))
     if system_prompt and not any(turn.role in ("system", "developer") for turn in turns):
         turns.insert(0, ChatTurn("system", system_prompt))
     return turns
@@ -40,12 +51,20 @@ def chat_query(
     *,
     system_prompt: str | None = None,
     in_session: bool = False,
+    instructions: str | None = None,
 ) -> str:
-    """The query for a chat call: the rendered conversation. A server-side session holds the
-    earlier user and assistant turns but no system text: it gets the system text and the
-    newest user message, rendered (that message alone, as is, without system text)."""
+    """The query for a chat call: the rendered conversation, ``instructions`` (a protocol's
+    text) after the system text. A server-side session holds the earlier user and assistant
+    turns but no system text: it gets the system text and the turns since the model's last
+    reply (without system text or instructions, the newest user message alone, as is)."""
     turns = to_turns(messages, system_prompt)
-    return session_query(turns, template) if in_session else render_query(turns, template)
+    if in_session:
+        return session_query(turns, template, instructions=instructions)
+    if instructions is not None:
+        at = next((i for i, turn in enumerate(turns) if turn.role not in ("system", "developer")),
+                  len(turns))
+        turns.insert(at, ChatTurn("system", instructions))
+    return render_query(turns, template)
 
 
 def completion_query(
@@ -76,15 +95,49 @@ def _block_text(block: object, where: str) -> str | None:
     if isinstance(block, CitationBlock):
         return _block_text(block.cited_content, where)
     if isinstance(block, ToolCallBlock):
-        kwargs = block.tool_kwargs
-        arguments = kwargs if isinstance(kwargs, str) else json.dumps(kwargs, default=str)
-        return f"Tool call: {block.tool_name}({arguments})"
+        return None  # rendered with the message's other calls, in the protocol's form
     kind = getattr(block, "block_type", type(block).__name__)
     raise UnsupportedContentError(
         where, f"{kind} content is not supported: the Assisterr API accepts text only"
     )
 
 
-def _name(message: ChatMessage) -> str | None:
-    name = message.additional_kwargs.get("name")
-    return name if isinstance(name, str) else None
+def _tool_calls(message: ChatMessage) -> list[dict[str, Any]]:
+    """The calls an assistant message made: its ``ToolCallBlock``s, else the OpenAI-shaped
+    ``additional_kwargs["tool_calls"]`` another LLM left (dicts or SDK objects)."""
+    if message.role.value != "assistant":
+        return []
+    blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
+    if blocks:
+        return [{"id": block.tool_call_id, "name": block.tool_name,
+                 "arguments": _arguments(block.tool_kwargs)} for block in blocks]
+    calls = []
+    for call in message.additional_kwargs.get("tool_calls") or []:
+        entry = call if isinstance(call, Mapping) else getattr(call, "__dict__", {})
+        function = entry.get("function")
+        function = function if isinstance(function, Mapping) else getattr(function, "__dict__", {})
+        if isinstance(function.get("name"), str):
+            calls.append({"id": entry.get("id"), "name": function["name"],
+                          "arguments": _arguments(function.get("arguments"))})
+    return calls
+
+
+def _arguments(arguments: object) -> object:
+    """Arguments as JSON values: text that holds JSON is read, other text kept as is."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments) if arguments.strip() else {}
+        except ValueError:
+            return arguments
+    return arguments if arguments is not None else {}
+
+
+def _name(message: ChatMessage, tool_names: Mapping[str, str]) -> str | None:
+    """A message's name; a tool result is named after the tool whose call it answers."""
+    kwargs = message.additional_kwargs
+    if isinstance(kwargs.get("name"), str):
+        return str(kwargs["name"])
+    call_id = kwargs.get("tool_call_id")
+    if message.role.value == "tool" and isinstance(call_id, str):
+        return tool_names.get(call_id, call_id)
+    return None

@@ -1,5 +1,6 @@
-"""Structured answers for LlamaIndex: the core's JSON protocol instead of LlamaIndex's
-default format text, and a forgiving reader for the reply, whole or streamed.
+"""Structured answers for LlamaIndex: which program serves each ``pydantic_program_mode``,
+the core's JSON protocol instead of LlamaIndex's default format text, and a forgiving
+reader for the reply, whole or streamed.
 
 LlamaIndex's ``PydanticOutputParser`` appends its schema after the prompt is formatted but
 with its braces still escaped for formatting, so the model would read ``{{"type": ...}}``;
@@ -9,18 +10,33 @@ this parser appends :func:`assisterr_core.tools.json_instructions` as they are.
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
 from llama_index.core.bridge.pydantic import BaseModel, ValidationError
+
+# re-exported by llama-index-core without __all__
+from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
+from llama_index.core.instrumentation.events.llm import (
+    LLMStructuredPredictEndEvent,
+    LLMStructuredPredictInProgressEvent,
+    LLMStructuredPredictStartEvent,
+)
+from llama_index.core.llms.function_calling import FunctionCallingLLM
 from llama_index.core.llms.llm import LLM
 from llama_index.core.output_parsers.pydantic import PydanticOutputParser
+from llama_index.core.program.function_program import FunctionCallingProgram
 from llama_index.core.program.llm_program import LLMTextCompletionProgram
 from llama_index.core.program.streaming_utils import process_streaming_content_incremental
 from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts.base import BasePromptTemplate
+from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
 
 from assisterr_core.tools import JSON_PROTOCOL, json_instructions, parse_json_answer
+
+dispatcher = get_dispatcher(__name__)
+JSON_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.LLM)
+Model = TypeVar("Model", bound=BaseModel)
 
 
 class JsonAnswerParser(PydanticOutputParser):  # type: ignore[type-arg]
@@ -128,3 +144,66 @@ def json_program(
         prompt=prompt.model_copy(),
         llm=llm,
     )
+
+
+def structured_program(
+    llm: FunctionCallingLLM, output_cls: type[BaseModel], prompt: BasePromptTemplate,
+    json_template: str,
+) -> BasePydanticProgram[Any] | None:
+    """The program for ``llm.pydantic_program_mode``: the JSON protocol in the default and
+    LLM modes, a required call of the output class as a tool in FUNCTION mode; None for
+    the modes LlamaIndex serves itself (OPENAI, GUIDANCE, ...)."""
+    mode = llm.pydantic_program_mode
+    if mode in JSON_MODES:
+        return json_program(llm, output_cls, prompt, json_template)
+    if mode == PydanticProgramMode.FUNCTION:
+        # "required" and not only tool_required=True: FunctionCallingProgram's streamed
+        # forms pass tool_choice but drop tool_required, and a small model then may answer
+        # in prose instead of calling the output class.
+        return FunctionCallingProgram.from_defaults(
+            output_cls=output_cls, prompt=prompt, llm=llm, tool_choice="required"
+        )
+    return None
+
+
+def started(output_cls: type[BaseModel], prompt: BasePromptTemplate,
+            prompt_args: dict[str, Any]) -> None:
+    dispatcher.event(LLMStructuredPredictStartEvent(
+        output_cls=output_cls, template=prompt, template_args=prompt_args
+    ))
+
+
+def ended(result: object, output_cls: type[Model]) -> Model:
+    """The program's answer, checked and announced like LlamaIndex's own methods do."""
+    if not isinstance(result, output_cls):
+        raise TypeError(f"structured_predict expected a {output_cls.__name__}, got {result!r}")
+    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
+    return result
+
+
+def json_request(
+    llm: LLM, parser: JsonAnswerParser, prompt: BasePromptTemplate, prompt_args: dict[str, Any]
+) -> list[ChatMessage]:
+    """The chat messages asking for the JSON answer, as the JSON program builds them (the
+    caller's prompt is not mutated)."""
+    prompt = prompt.model_copy()
+    prompt.output_parser = parser
+    return prompt.format_messages(llm=llm, **prompt_args)
+
+
+def announced(objects: Iterator[Any]) -> Generator[Any, None, None]:
+    """Streamed objects, each announced in progress; the last one announced at the end."""
+    answer = None
+    for answer in objects:
+        dispatcher.event(LLMStructuredPredictInProgressEvent(output=answer))
+        yield answer
+    dispatcher.event(LLMStructuredPredictEndEvent(output=answer))
+
+
+async def aannounced(objects: AsyncIterator[Any]) -> AsyncGenerator[Any, None]:
+    """The async twin of :func:`announced`."""
+    answer = None
+    async for answer in objects:
+        dispatcher.event(LLMStructuredPredictInProgressEvent(output=answer))
+        yield answer
+    dispatcher.event(LLMStructuredPredictEndEvent(output=answer))

@@ -1,8 +1,8 @@
-"""``Assisterr``: an Assisterr small language model as a LlamaIndex ``LLM``.
+"""``Assisterr``: an Assisterr small language model as a LlamaIndex ``FunctionCallingLLM``.
 
 Every method is native: the sync ones on the ``requests`` client, the async ones on the
 ``aiohttp`` client (imported on first async use). What does no I/O (building the query,
-cutting at stop sequences, shaping responses) lives in ``_messages`` and ``_responses``.
+parsing tool calls, shaping responses) lives in ``_messages``, ``_tools`` and ``_responses``.
 """
 
 from __future__ import annotations
@@ -21,38 +21,57 @@ from llama_index.core.base.llms.types import (
     CompletionResponseAsyncGen,
     CompletionResponseGen,
     LLMMetadata,
+    MessageRole,
 )
 from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 
 # re-exported by llama-index-core without __all__
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
-from llama_index.core.instrumentation.events.llm import (
-    LLMStructuredPredictEndEvent,
-    LLMStructuredPredictStartEvent,
-)
 from llama_index.core.llms.callbacks import llm_chat_callback, llm_completion_callback
-from llama_index.core.llms.llm import LLM
-from llama_index.core.prompts import BasePromptTemplate
-from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
+from llama_index.core.llms.function_calling import FunctionCallingLLM
+from llama_index.core.llms.llm import ToolSelection
+from llama_index.core.prompts import PromptTemplate
 
-from assisterr_core import ChatReply, ClientSettings, QueryTemplate, transcript_template
+from assisterr_core import (
+    SAMPLING_PARAMETERS,
+    ChatReply,
+    ClientSettings,
+    QueryTemplate,
+    transcript_template,
+    warn_ignored_parameters,
+)
 from assisterr_core.stop import acut_stream, cut_stream
 from assisterr_core.sync_client import AssisterrClient
-from assisterr_core.tools import JSON_PROTOCOL
+from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
+from assisterr_core.validation import check_identifier
 
 from ._messages import chat_query, completion_query
 from ._responses import (
+    ChatAssembler,
+    CompletionAssembler,
     aresponses,
-    chat_chunk,
     chat_response,
-    completion_chunk,
     completion_response,
     responses,
 )
-from ._structured import JsonAnswerParser, astream_answers, json_program, stream_answers
+from ._structured import (
+    JSON_MODES,
+    JsonAnswerParser,
+    aannounced,
+    announced,
+    astream_answers,
+    ended,
+    json_request,
+    started,
+    stream_answers,
+    structured_program,
+)
+from ._tools import ToolRequest, openai_tool, tool_selections
 
 if TYPE_CHECKING:
+    from llama_index.core.tools.types import BaseTool
+
     from assisterr_core.async_client import AsyncAssisterrClient
 
 ENV_API_KEY = "ASSISTERR_API_KEY"
@@ -62,34 +81,54 @@ dispatcher = get_dispatcher(__name__)
 
 @dataclass(frozen=True)
 class _Ask:
-    """One call, ready to send: the query, the session (if any) and the stop sequences."""
+    """One call, ready to send: the query, the session (if any), the stop sequences, and
+    the tools whose calls the reply may carry."""
 
     query: str
     session_id: str | None
     stop: list[str] | None
+    tools: ToolRequest | None = None
 
 
-class Assisterr(LLM):
+class Assisterr(FunctionCallingLLM):
     """An Assisterr SLM, addressed by its handle name, for LlamaIndex.
 
     Stateless by default: chat calls render the whole conversation into one query. With
     ``session_id`` (a field, or a per-call keyword) the server keeps the user and assistant
     turns, so only the system text (system messages, ``system_prompt``, a chat engine's
-    retrieved context) and the newest user message are sent, rendered through
-    ``query_template`` (the message alone, as is, when there is no system text). A ``stop``
+    retrieved context) and the turns since the model's last reply are sent, rendered through
+    ``query_template`` (a lone message, as is, when there is no system text). A ``stop``
     keyword cuts replies client-side. Connection settings (key, URL, timeout, retries) are
     fixed when the instance is built; clients may be injected with ``client=`` and
-    ``async_client=``.
+    ``async_client=``. Sampling parameters of other providers (``temperature``,
+    ``max_tokens``, ...) are accepted with an ``IgnoredParameterWarning``: the API has none.
 
-    ``structured_predict`` and its async and streaming forms ask for a JSON answer with the
-    core's protocol (``json_prompt_template``) and read it forgivingly.
+    Function calling is by prompt, on the core's tool protocol (the one ``ChatAssisterr``
+    uses): ``chat_with_tools`` and its async and streaming forms write the tools into the
+    query (``tool_prompt_template``) and read the calls back from the reply as
+    ``ToolCallBlock``s, so ``FunctionAgent``, ``AgentWorkflow``, ``predict_and_call`` and
+    ``FunctionCallingProgram`` work. Earlier calls and tool results are rendered into the
+    next query. A streamed reply shows its text as it comes until something that may open a
+    call (``{``, ``[`` or a code fence); the last chunk carries the parsed calls.
 
-    Not a ``FunctionCallingLLM``, on purpose: the API has no tool calls, only text, so
-    agents use ``ReActAgent``. ReAct is a text protocol LlamaIndex parses itself and, when
-    an SLM gets the format wrong, it sends the error back and asks again; a
-    ``FunctionAgent`` reads a malformed call as the final answer. Marking the model as
-    function-calling would also switch LlamaIndex's defaults (``AgentWorkflow``,
-    ``predict_and_call``, structured outputs) to that less forgiving path.
+    A reply that is not a valid call does not crash an agent run:
+
+    - prose (no call in it) has no tool calls: it is the answer;
+    - a call to an unknown tool, or with arguments off the tool's schema, is still returned
+      by ``get_tool_calls_from_response``, as the model wrote it (arguments that are not a
+      JSON object become ``{}``), so an agent runs it and LlamaIndex hands the failure
+      ("Tool ... not found", the tool's own argument error) back to the model, which can
+      correct itself. The message lists such calls, with the reason, under
+      ``additional_kwargs["invalid_tool_calls"]``;
+    - where a valid call is required (``error_on_no_tool_call=True``: ``predict_and_call``,
+      ``FunctionCallingProgram``) a reply without one raises ValueError saying why.
+
+    Structured outputs (``structured_predict``, its async and streaming forms,
+    ``as_structured_llm``) ask for a bare JSON answer with the core's JSON protocol
+    (``json_prompt_template``) in the default and ``LLM`` program modes, and read it
+    forgivingly: one JSON object is easier for a small model than a call wrapping it.
+    ``pydantic_program_mode=PydanticProgramMode.FUNCTION`` uses LlamaIndex's
+    ``FunctionCallingProgram`` on the tool protocol instead.
 
     Example:
         ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
@@ -113,21 +152,34 @@ class Assisterr(LLM):
     )
     max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
     session_id: str | None = Field(
-        default=None, description="A server-side session: send only the system text and the newest "
-        "user message."
+        default=None, description="A server-side session: send only the system text and the "
+        "turns since the model's last reply."
     )
     query_template: QueryTemplate = Field(
         default=transcript_template,
         exclude=True,
         description="Renders a conversation into one query (e.g. Llama3Template()).",
     )
+    tool_prompt_template: str = Field(
+        default=TOOL_PROTOCOL,
+        description="Offers tools in chat_with_tools; a str.format template with {tools} and "
+        "{choice}.",
+    )
     json_prompt_template: str = Field(
         default=JSON_PROTOCOL,
         description="Asks for a JSON answer in structured_predict; a str.format template "
         "with {schema}.",
     )
-    context_window: int = Field(default=DEFAULT_CONTEXT_WINDOW, gt=0)
-    num_output: int = Field(default=DEFAULT_NUM_OUTPUTS, gt=0)
+    context_window: int = Field(
+        default=DEFAULT_CONTEXT_WINDOW, gt=0,
+        description="Tokens the SLM reads at most (the API does not say): LlamaIndex sizes "
+        "prompts and retrieved context by it.",
+    )
+    num_output: int = Field(
+        default=DEFAULT_NUM_OUTPUTS, gt=0,
+        description="Tokens LlamaIndex keeps free for the reply when it sizes prompts (the "
+        "API has no length control).",
+    )
 
     _settings: ClientSettings | None = PrivateAttr(default=None)
     _client: AssisterrClient | None = PrivateAttr(default=None)
@@ -143,6 +195,15 @@ class Assisterr(LLM):
         async_client: AsyncAssisterrClient | None = None,
         **kwargs: Any,
     ) -> None:
+        # Checked now rather than on the first call: LlamaIndex's compact and refine
+        # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
+        model = check_identifier(model, "handle")
+        if kwargs.get("session_id") is not None:
+            kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
+        ignored = SAMPLING_PARAMETERS.intersection(kwargs)
+        warn_ignored_parameters(type(self).__name__, ignored)  # code ported from elsewhere runs
+        for name in ignored:
+            del kwargs[name]
         key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
         key = key or os.environ.get(ENV_API_KEY) or None
         settings = ClientSettings.resolve(
@@ -168,11 +229,12 @@ class Assisterr(LLM):
 
     @property
     def metadata(self) -> LLMMetadata:
+        """A chat model that calls functions (by prompt); the window is ``context_window``."""
         return LLMMetadata(
             context_window=self.context_window,
             num_output=self.num_output,
             is_chat_model=True,
-            is_function_calling_model=False,
+            is_function_calling_model=True,
             model_name=self.model,
         )
 
@@ -217,7 +279,7 @@ class Assisterr(LLM):
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
         ask = self._completion_ask(prompt, formatted, kwargs)
-        return responses(self._stream(ask), completion_chunk)
+        return responses(self._stream(ask), CompletionAssembler())
 
     @llm_completion_callback()
     async def acomplete(
@@ -232,115 +294,147 @@ class Assisterr(LLM):
     ) -> CompletionResponseAsyncGen:
         ask = self._completion_ask(prompt, formatted, kwargs)
         # The decorator needs a coroutine returning an async generator, not a generator.
-        return aresponses(self._astream(ask), completion_chunk)
+        return aresponses(self._astream(ask), CompletionAssembler())
 
-    # -- chat ----------------------------------------------------------------------------
+    # -- chat: ``tools=`` (and ``tool_choice``, ``parallel_tool_calls``) as chat_with_tools
+    # -- passes them --------------------------------------------------------------------
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         ask = self._chat_ask(messages, kwargs)
-        return chat_response(self._send(ask), ask.stop)
+        return chat_response(self._send(ask), ask.stop, ask.tools)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
         ask = self._chat_ask(messages, kwargs)
-        return responses(self._stream(ask), chat_chunk)
+        return responses(self._stream(ask), ChatAssembler(ask.tools))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
         ask = self._chat_ask(messages, kwargs)
-        return chat_response(await self._asend(ask), ask.stop)
+        return chat_response(await self._asend(ask), ask.stop, ask.tools)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
         ask = self._chat_ask(messages, kwargs)
-        return aresponses(self._astream(ask), chat_chunk)
+        return aresponses(self._astream(ask), ChatAssembler(ask.tools))
 
-    # -- structured outputs: the core's JSON protocol -----------------------------------
+    # -- function calling by prompt -------------------------------------------------------
+
+    def _prepare_chat_with_tools(
+        self,
+        tools: Sequence[BaseTool],
+        user_msg: str | ChatMessage | None = None,
+        chat_history: list[ChatMessage] | None = None,
+        verbose: bool = False,
+        allow_parallel_tool_calls: bool = False,
+        tool_required: bool = False,
+        tool_choice: str | dict[str, Any] | None = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        """The ``chat`` arguments of ``chat_with_tools`` and its forms (the caller's history
+        is not modified): the tools as OpenAI-shaped dicts, the choice, and whether several
+        calls may be kept."""
+        messages = list(chat_history or [])
+        if isinstance(user_msg, str):
+            user_msg = ChatMessage(role=MessageRole.USER, content=user_msg)
+        if user_msg is not None:
+            messages.append(user_msg)
+        if not tools:
+            return {"messages": messages, **kwargs}
+        return {
+            "messages": messages,
+            "tools": [openai_tool(tool) for tool in tools],
+            "tool_choice": tool_choice,
+            "tool_required": tool_required,
+            "parallel_tool_calls": allow_parallel_tool_calls,
+            **kwargs,
+        }
+
+    def get_tool_calls_from_response(
+        self, response: ChatResponse, error_on_no_tool_call: bool = True, **kwargs: Any
+    ) -> list[ToolSelection]:
+        """The reply's calls (see the class docstring for calls that do not fit)."""
+        return tool_selections(response.message, strict=error_on_no_tool_call)
+
+    # -- structured outputs: see the class docstring for the program of each mode -------
 
     @dispatcher.span
     def structured_predict(
         self,
         output_cls: type[Model],
-        prompt: BasePromptTemplate,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Model:
-        program = self._started_program(output_cls, prompt, prompt_args)
-        return _ended(program(llm_kwargs=llm_kwargs, **prompt_args), output_cls)
+        program = structured_program(self, output_cls, prompt, self.json_prompt_template)
+        if program is None:
+            answer: Model = super().structured_predict(output_cls, prompt, llm_kwargs,
+                                                       **prompt_args)
+            return answer
+        started(output_cls, prompt, prompt_args)
+        return ended(program(llm_kwargs=llm_kwargs, **prompt_args), output_cls)
 
     @dispatcher.span
     async def astructured_predict(
         self,
         output_cls: type[Model],
-        prompt: BasePromptTemplate,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Model:
-        program = self._started_program(output_cls, prompt, prompt_args)
-        return _ended(await program.acall(llm_kwargs=llm_kwargs, **prompt_args), output_cls)
+        program = structured_program(self, output_cls, prompt, self.json_prompt_template)
+        if program is None:
+            answer: Model = await super().astructured_predict(output_cls, prompt, llm_kwargs,
+                                                              **prompt_args)
+            return answer
+        started(output_cls, prompt, prompt_args)
+        result = await program.acall(llm_kwargs=llm_kwargs, **prompt_args)
+        return ended(result, output_cls)
 
-    def _structured_stream_call(
+    @dispatcher.span
+    def stream_structured_predict(
         self,
         output_cls: type[Model],
-        prompt: BasePromptTemplate,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
-        if not self._json_mode:
-            program = self._structured_program(output_cls, prompt)
-            return program.stream_call(llm_kwargs=llm_kwargs, **prompt_args)
-        parser, messages = self._json_request(output_cls, prompt, prompt_args)
-        return stream_answers(parser, self.stream_chat(messages, **(llm_kwargs or {})))
+        program = structured_program(self, output_cls, prompt, self.json_prompt_template)
+        if program is None:
+            yield from super().stream_structured_predict(output_cls, prompt, llm_kwargs,
+                                                         **prompt_args)
+            return
+        started(output_cls, prompt, prompt_args)
+        if self.pydantic_program_mode not in JSON_MODES:
+            yield from announced(program.stream_call(llm_kwargs=llm_kwargs, **prompt_args))
+            return
+        parser = JsonAnswerParser(output_cls, self.json_prompt_template)
+        messages = json_request(self, parser, prompt, prompt_args)
+        yield from announced(stream_answers(parser, self.stream_chat(messages,
+                                                                      **(llm_kwargs or {}))))
 
-    async def _structured_astream_call(
+    @dispatcher.span
+    async def astream_structured_predict(
         self,
         output_cls: type[Model],
-        prompt: BasePromptTemplate,
+        prompt: PromptTemplate,
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
-        if not self._json_mode:
-            program = self._structured_program(output_cls, prompt)
-            return await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args)
-        parser, messages = self._json_request(output_cls, prompt, prompt_args)
-        return astream_answers(parser, await self.astream_chat(messages, **(llm_kwargs or {})))
-
-    @property
-    def _json_mode(self) -> bool:
-        """Structured outputs use our JSON protocol (LlamaIndex's default modes)."""
-        return self.pydantic_program_mode in (PydanticProgramMode.DEFAULT,
-                                              PydanticProgramMode.LLM)
-
-    def _structured_program(
-        self, output_cls: type[Model], prompt: BasePromptTemplate
-    ) -> BasePydanticProgram[Model]:
-        """Our JSON program in the default modes; another mode gets LlamaIndex's own."""
-        if self._json_mode:
-            return json_program(self, output_cls, prompt, self.json_prompt_template)
-        from llama_index.core.program.utils import get_program_for_llm
-
-        return get_program_for_llm(output_cls, prompt, self, self.pydantic_program_mode)
-
-    def _json_request(
-        self, output_cls: type[Model], prompt: BasePromptTemplate, prompt_args: dict[str, Any]
-    ) -> tuple[JsonAnswerParser, list[ChatMessage]]:
-        """The JSON protocol's parser and the chat messages asking for the answer, as the
-        JSON program builds them (the caller's prompt is not mutated)."""
+        program = structured_program(self, output_cls, prompt, self.json_prompt_template)
+        if program is None:
+            return await super().astream_structured_predict(output_cls, prompt, llm_kwargs,
+                                                            **prompt_args)
+        started(output_cls, prompt, prompt_args)
+        if self.pydantic_program_mode not in JSON_MODES:
+            return aannounced(await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args))
         parser = JsonAnswerParser(output_cls, self.json_prompt_template)
-        prompt = prompt.model_copy()
-        prompt.output_parser = parser
-        return parser, self._extend_messages(prompt.format_messages(llm=self, **prompt_args))
-
-    def _started_program(
-        self, output_cls: type[Model], prompt: BasePromptTemplate, prompt_args: dict[str, Any]
-    ) -> BasePydanticProgram[Model]:
-        dispatcher.event(LLMStructuredPredictStartEvent(
-            output_cls=output_cls, template=prompt, template_args=prompt_args
-        ))
-        return self._structured_program(output_cls, prompt)
+        messages = json_request(self, parser, prompt, prompt_args)
+        stream = await self.astream_chat(messages, **(llm_kwargs or {}))
+        return aannounced(astream_answers(parser, stream))
 
     # -- shared, no I/O ------------------------------------------------------------------
 
@@ -354,11 +448,13 @@ class Assisterr(LLM):
 
     def _chat_ask(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Ask:
         session_id, stop = self._call_options(kwargs)
+        tools = ToolRequest.from_kwargs(kwargs)
         query = chat_query(
             messages, self.query_template,
             system_prompt=self.system_prompt, in_session=session_id is not None,
+            instructions=tools.instructions(self.tool_prompt_template) if tools else None,
         )
-        return _Ask(query, session_id, stop)
+        return _Ask(query, session_id, stop, tools)
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         session_id = kwargs.get("session_id", self.session_id)
@@ -386,10 +482,3 @@ class Assisterr(LLM):
         if self._client is not None and self._owns_client:
             self._client.close()
 
-
-def _ended(result: object, output_cls: type[Model]) -> Model:
-    """The program's answer, checked and announced like LlamaIndex's own methods do."""
-    if not isinstance(result, output_cls):
-        raise TypeError(f"structured_predict expected a {output_cls.__name__}, got {result!r}")
-    dispatcher.event(LLMStructuredPredictEndEvent(output=result))
-    return result

@@ -7,6 +7,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from .react_player import play as play_react
 from .tool_player import play as play_tools
 
 _FIRST_QUESTION = re.compile(r"\b(first|earliest|initial)\s+(question|message)\b", re.I)
@@ -42,7 +43,7 @@ def default_responder(request: ResponderRequest) -> str:
     It reads earlier turns from the session history, or from a transcript rendered into
     the query ("User: ..." lines), so memory works in both modes.
     """
-    played = play_tools(request.query, request.handle)
+    played = play_tools(request.query, request.handle) or play_react(request.query, request.handle)
     if played is not None:
         return played
     if _FIRST_QUESTION.search(request.query):

@@ -39,7 +39,7 @@ def test_roles_blocks_and_names_become_turns() -> None:
     assert to_turns(messages, system_prompt="ignored: a system message exists") == [
         ChatTurn("developer", "Rules."),
         ChatTurn("user", "a\nb"),
-        ChatTurn("assistant", 'Tool call: add({"x": 1})'),
+        ChatTurn("assistant", '{"tool_calls": [{"name": "add", "arguments": {"x": 1}}]}'),
         ChatTurn("tool", "2", "add"),
     ]
 
@@ -72,3 +72,28 @@ def test_session_mode_takes_the_newest_user_message_and_needs_one() -> None:
 def test_completion_query_keeps_a_lone_prompt_verbatim() -> None:
     assert completion_query("  exact  ", transcript_template) == "  exact  "
     assert completion_query("q", transcript_template, system_prompt="S") == "S\n\nq"
+
+
+def test_earlier_calls_are_rendered_in_the_protocol_and_results_named_after_their_tool() -> None:
+    openai_shaped = {"id": "c2", "type": "function",
+                     "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
+    messages = [
+        ChatMessage(content="Weather in Rome, and 6 times 7?"),
+        ChatMessage(role="assistant", blocks=[
+            TextBlock(text="Checking."),
+            ToolCallBlock(tool_call_id="c1", tool_name="multiply", tool_kwargs={"a": 6, "b": 7}),
+        ]),
+        ChatMessage(role="tool", content="42", additional_kwargs={"tool_call_id": "c1"}),
+        # calls another LLM left in memory, as OpenAI-shaped dicts
+        ChatMessage(role="assistant", additional_kwargs={"tool_calls": [openai_shaped]}),
+        ChatMessage(role="tool", content="Sunny", additional_kwargs={"tool_call_id": "c2"}),
+    ]
+
+    assert to_turns(messages)[1:] == [
+        ChatTurn("assistant", 'Checking.\n{"tool_calls": [{"name": "multiply", '
+                              '"arguments": {"a": 6, "b": 7}}]}'),
+        ChatTurn("tool", "42", "multiply"),
+        ChatTurn("assistant", '{"tool_calls": [{"name": "get_weather", '
+                              '"arguments": {"city": "Rome"}}]}'),
+        ChatTurn("tool", "Sunny", "get_weather"),
+    ]

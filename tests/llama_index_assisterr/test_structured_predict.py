@@ -77,16 +77,32 @@ async def test_streamed_partials_end_with_the_full_object(llm: Assisterr) -> Non
     assert apartials[-1] == Pet(name="Rex", age=3)
 
 
-def test_the_template_can_change_and_other_modes_are_left_to_llama_index(
-    assisterr_emulator: EmulatorServer,
-) -> None:
+def test_the_json_template_can_change(assisterr_emulator: EmulatorServer) -> None:
     assisterr_emulator.set_responder(lambda _: '{"name": "Bo", "age": 7}')
     llm = make_llm(assisterr_emulator, json_prompt_template="JSON only, schema: {schema}")
-    llm.structured_predict(Pet, PROMPT, who="Bo")
-    assert "\n\nJSON only, schema: {" in assisterr_emulator.chat_requests()[-1].query
-    llm.pydantic_program_mode = PydanticProgramMode.FUNCTION
-    with pytest.raises(ValueError, match="does not support function calling"):
-        llm.structured_predict(Pet, PROMPT, who="Bo")
+
+    assert llm.structured_predict(Pet, PROMPT, who="Bo") == Pet(name="Bo", age=7)
+    assert "\n\nJSON only, schema: {" in (assisterr_emulator.chat_requests()[-1].query or "")
+
+
+async def test_function_mode_calls_the_output_class_as_a_tool(
+    assisterr_emulator: EmulatorServer, events: list[BaseEvent]
+) -> None:
+    llm = make_llm(assisterr_emulator, pydantic_program_mode=PydanticProgramMode.FUNCTION)
+    rex = Pet(name="Rex", age=3)
+
+    assert llm.structured_predict(Pet, PROMPT, who=WHO) == rex
+    assert await llm.astructured_predict(Pet, PROMPT, who=WHO) == rex
+    assert list(llm.stream_structured_predict(Pet, PROMPT, who=WHO))[-1] == rex
+    assert [p async for p in await llm.astream_structured_predict(Pet, PROMPT, who=WHO)][-1] == rex
+    queries = {r.query or "" for r in assisterr_emulator.chat_requests()}
+    assert len(queries) == 1
+    (query,) = queries
+    assert query.startswith("You can use these tools:\n\n- Pet: ")
+    assert "You must call at least one of the tools now." in query
+    assert query.endswith(f"\n\nDescribe {WHO}.")
+    kinds = [type(e) for e in events if isinstance(e, LLMStructuredPredictEndEvent)]
+    assert len(kinds) == 4
 
 
 STREAM_REPLIES = {

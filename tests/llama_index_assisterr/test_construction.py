@@ -1,0 +1,53 @@
+"""What ``Assisterr`` says about itself, and what it takes from code written for another
+provider."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assisterr_core import IgnoredParameterWarning, InvalidRequestError
+from assisterr_core.emulator import EmulatorServer
+from llama_index_assisterr import Assisterr
+
+from .conftest import HANDLE, make_llm
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_metadata_tells_the_truth(assisterr_emulator: EmulatorServer) -> None:
+    metadata = make_llm(assisterr_emulator, context_window=8192).metadata
+
+    assert metadata.model_name == HANDLE
+    assert metadata.is_chat_model and metadata.is_function_calling_model
+    assert metadata.context_window == 8192
+    assert make_llm(assisterr_emulator).metadata.context_window == 3900  # LlamaIndex's default
+
+
+def test_sampling_parameters_are_accepted_with_a_warning_naming_each(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    with pytest.warns(IgnoredParameterWarning) as caught:
+        llm = make_llm(assisterr_emulator, temperature=0.2, max_tokens=5, top_p=0.9)
+
+    assert sorted(str(w.message) for w in caught) == [
+        f"Assisterr({name}=...) is ignored: the Assisterr API has no {name} control (it takes "
+        "one query string), so nothing is sent for it."
+        for name in ("max_tokens", "temperature", "top_p")
+    ]
+    assert {w.filename for w in caught} == {str(ROOT / "tests/llama_index_assisterr/conftest.py")}
+    assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"  # ported code runs
+    assert "temperature" not in llm.model_dump()
+
+
+def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    # raised on the first call instead, LlamaIndex's compact and refine synthesizers would
+    # swallow it (a ValueError) into the answer "Empty Response"
+    with pytest.raises(InvalidRequestError, match="handle: must not contain whitespace"):
+        Assisterr(model="my slm", api_key="k")
+    with pytest.raises(InvalidRequestError, match="session_id: must not contain '/'"):
+        make_llm(assisterr_emulator, session_id="a/b")
+    assert make_llm(assisterr_emulator, session_id=123).session_id == "123"
