@@ -15,6 +15,7 @@ import contextlib
 import heapq
 import http.client
 import itertools
+import math
 import os
 import socket
 import threading
@@ -59,6 +60,7 @@ class _Watchdog:
         self._heap: list[tuple[float, int, Deadline]] = []
         self._order = itertools.count()
         self._thread: threading.Thread | None = None
+        self._wakes_at = math.inf  # when the thread will next look at the heap
 
     def start(self, seconds: float) -> Deadline:
         deadline = Deadline(time.monotonic() + seconds)
@@ -69,13 +71,17 @@ class _Watchdog:
                     target=self._run, name="assisterr-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            if deadline.expires < self._wakes_at:  # else the thread wakes in time anyway
+                self._wake.notify()
         return deadline
 
     def stop(self, deadline: Deadline) -> None:
-        """The call is over: its deadline must no longer act (it leaves the heap lazily)."""
+        """The call is over: its deadline must no longer act."""
         with self._lock:
             deadline.done = True
+            heap = self._heap
+            while heap and heap[0][2].done:  # calls mostly end in order: keep the heap short
+                heapq.heappop(heap)
 
     def bind(self, connection: _DeadlineConnection, deadline: Deadline | None) -> None:
         """``connection`` now serves the call of ``deadline`` (None: a call without one)."""
@@ -93,6 +99,7 @@ class _Watchdog:
         with self._lock:
             while True:
                 if not self._heap:
+                    self._wakes_at = math.inf
                     self._wake.wait()
                     continue
                 expires, _, deadline = self._heap[0]
@@ -101,6 +108,7 @@ class _Watchdog:
                     continue
                 wait = expires - time.monotonic()
                 if wait > 0:
+                    self._wakes_at = expires
                     self._wake.wait(wait)
                     continue
                 heapq.heappop(self._heap)
