@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -83,6 +85,36 @@ def test_chat_model_stream_cut_inside_headers_raises() -> None:
         model = chat_model(model=HANDLE, api_key=KEY, base_url=peer.base_url, max_retries=0)
         with pytest.raises(APIConnectionError):
             "".join(str(chunk.content) for chunk in model.stream("hi"))
+
+
+MALFORMED = {
+    "not-http": b"SSH-2.0-OpenSSH_9.6\r\n\r\n",
+    "bad-status": b"HTTP/1.1 2x0 Odd\r\nContent-Length: 0\r\n\r\n",
+    "huge-header": b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * 200_000 + b"\r\n\r\n",
+    "bad-length": b"HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\n{}",
+    "short-body": b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n{\"message\": \"cu",
+    "bad-chunk": b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n",
+    "bad-gzip": b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 9\r\n\r\n"
+                b"not gzip!",
+}
+
+
+def test_malformed_http_is_always_one_of_our_errors(
+    client_on: Callable[..., ClientDriver],
+) -> None:
+    """Whatever bytes come back, a call ends in our error tree, never another exception."""
+    for name, answer in MALFORMED.items():
+
+        def misbehaves(conn: Conn, answer: bytes = answer) -> None:
+            if conn.read_request() is not None:
+                conn.send(answer)
+
+        with RawPeer(misbehaves) as peer:
+            api = client_on(peer, max_retries=0)
+            with pytest.raises(AssisterrError):
+                api.call("chat", HANDLE, name)
+            _, error = api.stream(HANDLE, name)
+            assert isinstance(error, AssisterrError), (name, error)
 
 
 # -- requests sent: exactly what the retry policy says ------------------------------------
@@ -202,6 +234,38 @@ def test_a_total_timeout_bounds_a_dripping_peer(client_on: Callable[..., ClientD
         deltas, error = api.stream(HANDLE, "hi")  # dripped body, after some text
         assert deltas == ["Hello"] and isinstance(error, APITimeoutError), (deltas, error)
         assert time.monotonic() - started < 8
+
+
+def test_a_total_timeout_only_ever_cuts_its_own_call() -> None:
+    """Threads share one sync client and its pool: calls past their deadline have their
+    socket shut down, and that must never reach a connection another call now uses."""
+    def answers_near_the_deadline(conn: Conn) -> None:
+        while (request := conn.read_request()) is not None:
+            if b"slow" in request.body:  # answered about when the deadline passes
+                conn.hold(0.2 + 0.1 * random.random())
+            conn.respond(200, REPLY)
+
+    with RawPeer(answers_near_the_deadline) as peer:
+        client = AssisterrClient(api_key=KEY, base_url=peer.base_url, max_retries=0,
+                                 timeout=(1.0, 5.0, 0.25), max_connections=4)
+
+        def calls(thread: int) -> list[str]:
+            outcomes = []
+            for index in range(15):
+                slow = (thread + index) % 3 == 0
+                try:
+                    client.chat(HANDLE, "slow" if slow else "fast")
+                    outcomes.append("ok")
+                except APITimeoutError:
+                    outcomes.append("ok" if slow else "fast cut")
+                except AssisterrError as exc:
+                    outcomes.append(f"{'slow' if slow else 'fast'} {exc}")
+            return outcomes
+
+        with ThreadPoolExecutor(8) as pool:
+            outcomes = [o for batch in pool.map(calls, range(8)) for o in batch]
+        client.close()
+    assert [o for o in outcomes if o != "ok"] == []
 
 
 def holds_slow_queries(conn: Conn) -> None:
