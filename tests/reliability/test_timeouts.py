@@ -9,6 +9,7 @@ bounds are generous upper limits, never speed targets.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -23,7 +24,12 @@ from assisterr_core import (
     Timeout,
 )
 from assisterr_core.emulator import EmulatorServer
-from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+from langchain_assisterr import (
+    AssisterrChatMessageHistory,
+    ChatAssisterr,
+    alist_sessions,
+    list_sessions,
+)
 from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, KINDS, build, echo
@@ -57,6 +63,14 @@ def test_every_entry_point_checks_its_timeout_and_takes_a_total(entry: str) -> N
     with pytest.raises(ValueError, match=r"timeout\.total"):
         BUILDERS[entry]((1, 5, INF))
     BUILDERS[entry]((1, 5, 30))
+
+
+def test_the_session_helpers_take_a_timeout(assisterr_emulator: EmulatorServer) -> None:
+    connection = {"api_key": assisterr_emulator.api_key, "base_url": assisterr_emulator.base_url}
+    with pytest.raises(ValueError, match=r"timeout\.connect"):
+        list_sessions(HANDLE, timeout=(INF, 5), **connection)
+    assert list_sessions(HANDLE, timeout=(1, 5, 30), **connection) == []
+    assert asyncio.run(alist_sessions(HANDLE, timeout=(1, 5, 30), **connection)) == []
 
 
 @pytest.mark.parametrize("kind", KINDS)
