@@ -15,6 +15,7 @@ from .clock import SYSTEM_CLOCK, Clock
 from .errors import (
     APIConnectionError,
     APIStatusError,
+    APITimeoutError,
     AssisterrError,
     InvalidRequestError,
     NotFoundError,
@@ -178,6 +179,12 @@ class BaseClient:
                 retries, request_sent=error.request_sent, replay=spec.replay
             )
         return None
+
+    def _total_timeout(self) -> APITimeoutError:
+        """The error of a call that outlived its total timeout."""
+        return APITimeoutError(
+            f"the call did not finish within its total timeout of {self.timeout.total:g} s"
+        )
 
     def _public_error(self, exc: Exception) -> AssisterrError:
         """The one exit of every failure of a call: typed, and carrying no key.

@@ -250,9 +250,7 @@ class AsyncAssisterrClient(BaseClient):
         if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
             return exc
         if deadline is not None and _loop_time() >= deadline:
-            return APITimeoutError(
-                f"the call did not finish within its total timeout of {self.timeout.total:g} s"
-            )
+            return self._total_timeout()
         if type(exc) is asyncio.TimeoutError:  # a TaskDeadline's, not aiohttp's own
             return APITimeoutError("timed out sending the request to the Assisterr API")
         return _translate(exc, streaming=streaming)

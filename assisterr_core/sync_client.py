@@ -271,11 +271,6 @@ class AssisterrClient(BaseClient):
         if deadline is not None and deadline.fired:
             raise self._total_timeout()
 
-    def _total_timeout(self) -> APITimeoutError:
-        return APITimeoutError(
-            f"the call did not finish within its total timeout of {self.timeout.total:g} s"
-        )
-
     def _translate(
         self, exc: BaseException, *, streaming: bool, deadline: Deadline | None
     ) -> AssisterrError:
