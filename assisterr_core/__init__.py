@@ -35,7 +35,7 @@ from .prompt import (
     session_query,
     transcript_template,
 )
-from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout
+from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout, TimeoutLike
 from .stream_decoder import StreamDecoder
 from .unsupported import SAMPLING_PARAMETERS, IgnoredParameterWarning, warn_ignored_parameters
 
@@ -72,6 +72,7 @@ __all__ = [
     "StreamErrorEvent",
     "StreamInterruptedError",
     "Timeout",
+    "TimeoutLike",
     "UnsupportedContentError",
     "latest_user_text",
     "render_query",

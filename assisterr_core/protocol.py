@@ -19,7 +19,7 @@ from .models import (
     parse_session_id,
     parse_session_list,
 )
-from .retry import parse_retry_after
+from .retry import Replay, parse_retry_after
 from .validation import check_identifier, check_query, path_segment
 
 T = TypeVar("T")
@@ -27,13 +27,19 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class RequestSpec:
-    """What to send: method, path under the base URL, JSON body, and whether resending is safe."""
+    """What to send: method, path under the base URL, JSON body, and what a resend may do.
+
+    ``replay`` decides which failures are retried (see :mod:`.retry`). ``gone_when_absent``:
+    a 404 to a resend whose earlier attempt may have been processed means the work is done
+    (a delete that succeeded, its answer lost).
+    """
 
     method: str
     path: str
     body: Mapping[str, Any] | None = None
-    idempotent: bool = False
+    replay: Replay = Replay.RECORDS
     stream: bool = False
+    gone_when_absent: bool = False
 
     def encoded_body(self) -> bytes | None:
         if self.body is None:
@@ -60,11 +66,16 @@ def _session_part(session_id: str) -> str:
 
 
 def chat_spec(handle: str, query: str, session_id: str | None, *, stream: bool) -> RequestSpec:
-    """POST .../chat/ or .../chat/stream/, on a session when ``session_id`` is given."""
+    """POST .../chat/ or .../chat/stream/, on a session when ``session_id`` is given.
+
+    A session chat records its turns (never resent once it may have arrived); a stateless
+    one records nothing.
+    """
     body = {"query": check_query(query)}
     prefix = ("session", _session_part(session_id)) if session_id is not None else ()
     suffix = ("chat", "stream") if stream else ("chat",)
-    return RequestSpec("POST", _slm_path(handle, *prefix, *suffix), body, stream=stream)
+    replay = Replay.RECORDS if session_id is not None else Replay.STATELESS
+    return RequestSpec("POST", _slm_path(handle, *prefix, *suffix), body, replay, stream)
 
 
 def chat_call(handle: str, query: str, session_id: str | None) -> Call[ChatReply]:
@@ -77,18 +88,19 @@ def create_session_call(handle: str) -> Call[str]:
 
 
 def list_sessions_call(handle: str) -> Call[list[SessionInfo]]:
-    spec = RequestSpec("GET", _slm_path(handle, "session", "list"), idempotent=True)
+    spec = RequestSpec("GET", _slm_path(handle, "session", "list"), replay=Replay.IDEMPOTENT)
     return Call(spec, parse_session_list)
 
 
 def history_call(handle: str, session_id: str) -> Call[list[HistoryMessage]]:
     path = _slm_path(handle, "session", _session_part(session_id), "history")
-    return Call(RequestSpec("GET", path, idempotent=True), parse_history)
+    return Call(RequestSpec("GET", path, replay=Replay.IDEMPOTENT), parse_history)
 
 
 def delete_session_call(handle: str, session_id: str) -> Call[bool]:
     path = _slm_path(handle, "session", _session_part(session_id))
-    return Call(RequestSpec("DELETE", path), _parse_deleted)
+    spec = RequestSpec("DELETE", path, replay=Replay.IDEMPOTENT, gone_when_absent=True)
+    return Call(spec, _parse_deleted)
 
 
 def _parse_deleted(payload: Any) -> bool:

@@ -1,14 +1,20 @@
 """The retry policy: which failures are retried, and how long to wait. Pure code, no I/O.
 
-A chat may record a turn on the server as soon as the request reaches it, so a request is
-retried only when it cannot have been processed: the connection failed before it was sent,
-or the server answered 429, 502 or 503. A 504 (the gateway gave up waiting: the service may
-still be answering) is retried only for read-only (GET) requests, which are also retried
-after ambiguous failures such as a reset or a read timeout.
+What a resend may do is a property of the request (:class:`Replay`, set by the request
+spec). Whatever the request, a failure before it was sent, a 429 and a 503 (the service
+refused it before doing anything) are retried. A gateway's 502 or 504 may come after its
+upstream received the request, and so may a reset or a read timeout: a request that
+records something (a session chat, ``create_session``) is never resent after those, as it
+could record the turn twice. A stateless chat records nothing, so it is resent after a 502
+or 504 (the model may then answer twice; only one answer is returned), but not after a
+reset or a read timeout, when the model may still be working on it. Reads and deletes are
+resent after any of these.
 """
 
 from __future__ import annotations
 
+import enum
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -22,8 +28,19 @@ from ._constants import (
     MAX_RETRY_DELAY,
 )
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503})
-RETRYABLE_IF_IDEMPOTENT = frozenset({504})
+NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the service refused before doing anything
+GATEWAY_STATUSES = frozenset({502, 504})  # the upstream may have the request
+
+
+class Replay(enum.Enum):
+    """What sending a request a second time can do on the server."""
+
+    IDEMPOTENT = "idempotent"
+    """Reads and deletes: the same effect however often it arrives."""
+    STATELESS = "stateless"
+    """A stateless chat: records nothing, but the model answers each arrival."""
+    RECORDS = "records"
+    """A session chat or a new session: each arrival is recorded."""
 
 
 @dataclass(frozen=True)
@@ -36,21 +53,23 @@ class RetryPolicy:
     max_retry_after: float = MAX_RETRY_AFTER
 
     def delay_after_status(
-        self, retries_done: int, status: int, retry_after: float | None, *, idempotent: bool = False
+        self, retries_done: int, status: int, retry_after: float | None, *, replay: Replay
     ) -> float | None:
         """Seconds to wait before retrying an error status, or None to give up."""
-        retryable = status in RETRYABLE_STATUSES or (
-            idempotent and status in RETRYABLE_IF_IDEMPOTENT
+        retryable = status in NOT_PROCESSED_STATUSES or (
+            status in GATEWAY_STATUSES and replay is not Replay.RECORDS
         )
         if retries_done >= self.max_retries or not retryable:
             return None
         return self.backoff(retries_done, retry_after)
 
     def delay_after_failure(
-        self, retries_done: int, *, request_sent: bool, idempotent: bool
+        self, retries_done: int, *, request_sent: bool, replay: Replay
     ) -> float | None:
         """Seconds to wait before retrying a connection failure, or None to give up."""
-        if retries_done >= self.max_retries or (request_sent and not idempotent):
+        if retries_done >= self.max_retries:
+            return None
+        if request_sent and replay is not Replay.IDEMPOTENT:
             return None
         return self.backoff(retries_done, None)
 
@@ -67,23 +86,27 @@ def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> f
     lowered = {key.lower(): value for key, value in headers.items()}
     millis = lowered.get("retry-after-ms")
     if millis is not None:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
+        seconds = _number(millis)
+        if seconds is not None:
+            return seconds / 1000.0
     value = lowered.get("retry-after")
     if value is None:
         return None
     value = value.strip()
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if when is None:
-        return None
+    seconds = _number(value)
+    if seconds is not None:
+        return seconds
     current = time.time() if now is None else now
-    return max(when.timestamp() - current, 0.0)
+    try:
+        return max(parsedate_to_datetime(value).timestamp() - current, 0.0)
+    except (TypeError, ValueError, IndexError, OverflowError, AttributeError):
+        return None  # not a date, or one out of range
+
+
+def _number(text: str) -> float | None:
+    """``text`` as a number >= 0 (negative means now), or None when it is not a number."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return None if math.isnan(value) else max(value, 0.0)

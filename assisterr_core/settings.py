@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import TypeAlias
 from urllib.parse import urlsplit
 
 from ._constants import (
@@ -21,7 +23,11 @@ from .errors import InvalidRequestError
 
 
 class Secret:
-    """A string that never shows itself: not in repr, str, f-strings or pickles of errors."""
+    """A string that never shows itself in repr, str or f-strings.
+
+    Pickles and copies carry the value, as pydantic's ``SecretStr`` does: pickling is the
+    user's explicit act (a model sent to a worker process needs its key).
+    """
 
     __slots__ = ("_value",)
 
@@ -45,27 +51,52 @@ class Secret:
     def __bool__(self) -> bool:
         return bool(self._value)
 
-    def __reduce__(self) -> tuple[object, ...]:
-        raise TypeError("Secret values cannot be pickled")
+    def __reduce__(self) -> tuple[type[Secret], tuple[str]]:
+        return (Secret, (self._value,))
 
 
 @dataclass(frozen=True)
 class Timeout:
-    """Seconds to wait for a connection and for each read (a stream's gap between chunks)."""
+    """Seconds to wait, each finite and > 0.
+
+    ``connect``: to get a connection (from the pool or a new one), and to write the body.
+    ``read``: for the answer, then between two pieces of it (a stream's gap between chunks).
+    ``total``: for the whole call, retries and a stream's last chunk included (None: no
+    limit); when it passes, the call ends in ``APITimeoutError``.
+    """
 
     connect: float = DEFAULT_CONNECT_TIMEOUT
     read: float = DEFAULT_READ_TIMEOUT
+    total: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "total"):
+            value = getattr(self, name)
+            if value is not None or name != "total":
+                object.__setattr__(self, name, _seconds(value, f"timeout.{name}"))
 
     @classmethod
-    def coerce(cls, value: Timeout | float | tuple[float, float] | None) -> Timeout:
+    def coerce(cls, value: TimeoutLike | None) -> Timeout:
+        """A Timeout from seconds (read; connect at most the default), a (connect, read) or
+        (connect, read, total) tuple, or a Timeout."""
         if value is None:
             return cls()
         if isinstance(value, Timeout):
             return value
-        if isinstance(value, tuple) and len(value) == 2:
-            return cls(connect=_seconds(value[0]), read=_seconds(value[1]))
-        seconds = _seconds(value)
+        if isinstance(value, tuple | list) and len(value) in (2, 3):
+            return cls(*value)
+        if isinstance(value, tuple | list):
+            raise InvalidRequestError(
+                "timeout", f"must be seconds, (connect, read) or (connect, read, total), "
+                f"got {value!r}"
+            )
+        seconds = _seconds(value, "timeout")
         return cls(connect=min(seconds, DEFAULT_CONNECT_TIMEOUT), read=seconds)
+
+
+TimeoutLike: TypeAlias = Timeout | float | tuple[float, float] | tuple[float, float, float]
+"""What every ``timeout`` parameter takes: seconds, (connect, read),
+(connect, read, total), or a :class:`Timeout`."""
 
 
 @dataclass(frozen=True)
@@ -84,7 +115,7 @@ class ClientSettings:
         *,
         api_key: str | Secret | None = None,
         base_url: str | None = None,
-        timeout: Timeout | float | tuple[float, float] | None = None,
+        timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         max_connections: int | None = None,
     ) -> ClientSettings:
@@ -116,11 +147,13 @@ class ClientSettings:
         )
 
 
-def _seconds(value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise InvalidRequestError(
-            "timeout", f"must be positive seconds or a (connect, read) pair, got {value!r}"
-        )
+def _seconds(value: object, name: str) -> float:
+    """``value`` as seconds: a finite number > 0 (inf would overflow the socket layer)."""
+    if (
+        isinstance(value, bool) or not isinstance(value, int | float)
+        or not math.isfinite(value) or value <= 0
+    ):
+        raise InvalidRequestError(name, f"must be a finite number of seconds > 0, got {value!r}")
     return float(value)
 
 

@@ -5,18 +5,19 @@ from __future__ import annotations
 import http.client
 import itertools
 import os
-import time
+import threading
 from collections.abc import Generator, Iterator
-from http.cookiejar import DefaultCookiePolicy
 from types import TracebackType
 from typing import TypeVar
 
 import requests
 import urllib3.exceptions
-from requests.adapters import HTTPAdapter
 
-from ._base import BaseClient
+from ._base import BaseClient, may_have_been_processed
 from ._constants import MAX_REDIRECTS
+from ._process import abandon
+from ._sync_transport import Deadline, pooled_session, renew_pools, sending, watchdog
+from .clock import Clock
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -38,28 +39,40 @@ from .protocol import (
     history_call,
     list_sessions_call,
 )
-from .settings import ClientSettings, Secret, Timeout
+from .settings import ClientSettings, Secret, TimeoutLike
 from .stream_decoder import StreamDecoder
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024 * 1024
 READ_SIZE = 64 * 1024
+TRANSPORT_ERRORS = (
+    requests.RequestException, urllib3.exceptions.HTTPError, OSError, http.client.HTTPException
+)
 
 
 class AssisterrClient(BaseClient):
-    """Blocking client for the Assisterr SLM API. Safe to share between threads."""
+    """Blocking client for the Assisterr SLM API. Safe to share between threads.
+
+    The connection pool is created on first use. ``http_session`` injects a
+    ``requests.Session`` of your own; with it, a total timeout is checked between reads
+    only (the client's own session can also interrupt a read that never ends).
+    """
 
     def __init__(
         self,
         *,
         api_key: str | Secret | None = None,
         base_url: str | None = None,
-        timeout: Timeout | float | tuple[float, float] | None = None,
+        timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         max_connections: int | None = None,
         settings: ClientSettings | None = None,
         http_session: requests.Session | None = None,
+        clock: Clock | None = None,
     ) -> None:
+        self._owns_session = http_session is None
+        self._http = http_session
+        self._lock = threading.Lock()
         super().__init__(
             api_key=api_key,
             base_url=base_url,
@@ -67,15 +80,8 @@ class AssisterrClient(BaseClient):
             max_retries=max_retries,
             max_connections=max_connections,
             settings=settings,
+            clock=clock,
         )
-        self._owns_session = http_session is None
-        self._http = http_session or _pooled_session(self.settings.max_connections)
-        if self._owns_session:
-            # The environment (proxies, CA bundle) is read once rather than by requests on
-            # every call, which scanned it per request; see also _proxy_for.
-            bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if bundle:
-                self._http.verify = bundle
 
     def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
@@ -108,7 +114,9 @@ class AssisterrClient(BaseClient):
 
     def close(self) -> None:
         """Release pooled connections (only those of a session this client created)."""
-        if self._owns_session:
+        if self._pid != os.getpid():
+            self._after_fork()  # the parent's connections are not this process's to close
+        if self._owns_session and self._http is not None:
             self._http.close()
 
     def __enter__(self) -> AssisterrClient:
@@ -122,95 +130,173 @@ class AssisterrClient(BaseClient):
     ) -> None:
         self.close()
 
+    def _session(self) -> requests.Session:
+        """This process's ``requests`` session, created on first use."""
+        if self._pid != os.getpid():
+            self._after_fork()
+        http = self._http
+        if http is None:
+            with self._lock:
+                if self._http is None:
+                    self._http = pooled_session(self.settings.max_connections)
+                    # The CA bundle is read from the environment once, not per request.
+                    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
+                        "CURL_CA_BUNDLE"
+                    )
+                    if bundle:
+                        self._http.verify = bundle
+                http = self._http
+        return http
+
+    def _after_fork(self) -> None:
+        self._lock = threading.Lock()  # the parent's may have been held by another thread
+        self._pid = os.getpid()
+        if self._http is None:
+            return
+        if self._owns_session:
+            abandon(self._http)
+            self._http = None
+        else:
+            renew_pools(self._http)  # the caller's session, with this process's pools
+
+    def _start_deadline(self) -> Deadline | None:
+        total = self.timeout.total
+        return None if total is None else watchdog.start(total)
+
     def _call(self, call: Call[T]) -> T:
-        body = self._send(call.spec)
-        assert isinstance(body, bytes)
-        return call.parse(decode_json_body(body, call.spec))
+        try:
+            deadline = self._start_deadline()
+            try:
+                body = self._send(call.spec, deadline)
+            finally:
+                if deadline is not None:
+                    watchdog.stop(deadline)
+            assert isinstance(body, bytes)
+            return call.parse(decode_json_body(body, call.spec))
+        except Exception as exc:
+            error = self._public_error(exc)
+        raise error  # outside the handler: no chained transport exception
 
     def _iter_stream(self, spec: RequestSpec) -> Generator[str, None, None]:
-        response = self._send(spec)
-        assert isinstance(response, requests.Response)
-        decoder = StreamDecoder(response.headers.get("Content-Type"))
-        with response:
-            try:
-                for chunk in _iter_body(response):
-                    yield from decoder.feed(chunk)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
-                    http.client.HTTPException) as exc:
-                raise self._scrubbed(_translate(exc, streaming=True)) from None
-            yield from decoder.close()
+        try:
+            yield from self._stream_deltas(spec)
+        except Exception as exc:
+            error = self._public_error(exc)
+        else:
+            return
+        raise error
 
-    def _send(self, spec: RequestSpec) -> bytes | requests.Response:
+    def _stream_deltas(self, spec: RequestSpec) -> Generator[str, None, None]:
+        deadline = self._start_deadline()
+        try:
+            response = self._send(spec, deadline)
+            assert isinstance(response, requests.Response)
+            decoder = StreamDecoder(response.headers.get("Content-Type"))
+            with response:
+                try:
+                    for chunk in _iter_body(response, deadline):
+                        yield from decoder.feed(chunk)
+                except TRANSPORT_ERRORS as exc:
+                    raise self._translate(exc, streaming=True, deadline=deadline) from None
+                self._check_deadline(deadline)
+                yield from decoder.close()
+        finally:
+            if deadline is not None:
+                watchdog.stop(deadline)
+
+    def _send(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
         """One logical request with retries: the body, or the open response of a stream."""
+        maybe_processed = False
         for retries in itertools.count():
             try:
-                return self._attempt(spec)
+                return self._attempt(spec, deadline)
             except AssisterrError as error:
-                delay = self._retry_delay(spec, error, retries)
-                if delay is None:
-                    raise
-            time.sleep(delay)
+                time_left = None if deadline is None else deadline.remaining()
+                outcome = self._recover(spec, error, retries, time_left, maybe_processed)
+                if isinstance(outcome, bytes):
+                    return outcome
+                maybe_processed = maybe_processed or may_have_been_processed(error)
+            self.clock.sleep(outcome)
         raise AssertionError("unreachable")
 
-    def _attempt(self, spec: RequestSpec) -> bytes | requests.Response:
+    def _attempt(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
+        http = self._session()
         url = self._url(spec)
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                response = self._http.request(
+                timeouts = self._socket_timeouts(deadline)
+                sending.deadline = deadline  # what this thread's connection now serves
+                response = http.request(
                     spec.method,
                     url,
                     data=spec.encoded_body(),
                     headers=self._headers(spec, url),
-                    timeout=(self.timeout.connect, self.timeout.read),
+                    timeout=timeouts,
                     stream=True,
                     allow_redirects=False,
                     proxies=_as_requests_proxies(self._proxy_for(url)),
                 )
-                target = self._redirect_url(url, response.status_code, response.headers)
-                if target is not None:
-                    response.close()
-                    url = target
-                    continue
-                if response.status_code >= 300:
+                status = response.status_code
+                if status >= 300:
                     with response:
-                        body = _read_body(response)
-                    raise error_for_status(spec, response.status_code, response.headers, body)
+                        target = self._redirect_url(spec, url, status, response.headers)
+                        body = b"" if target is not None else _read_body(response)
+                    if target is not None:
+                        url = target
+                        continue
+                    self._check_deadline(deadline)
+                    raise error_for_status(spec, status, response.headers, body)
                 if spec.stream:
                     return response
                 with response:
-                    return _read_body(response)
-            except (requests.RequestException, urllib3.exceptions.HTTPError, OSError,
-                    http.client.HTTPException) as exc:
-                raise self._scrubbed(_translate(exc, streaming=False)) from None
+                    body = _read_body(response)
+                self._check_deadline(deadline)
+                return body
+            except TRANSPORT_ERRORS as exc:
+                raise self._translate(exc, streaming=False, deadline=deadline) from None
         raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
+
+    def _socket_timeouts(self, deadline: Deadline | None) -> tuple[float, float]:
+        """(connect, read) for the next attempt, never past the total deadline."""
+        connect, read = self.timeout.connect, self.timeout.read
+        if deadline is None:
+            return connect, read
+        left = deadline.remaining()
+        if left <= 0:
+            raise self._total_timeout()
+        return min(connect, left), min(read, left)
+
+    def _check_deadline(self, deadline: Deadline | None) -> None:
+        """A body cut short by the watchdog can look complete: the deadline tells."""
+        if deadline is not None and deadline.fired:
+            raise self._total_timeout()
+
+    def _translate(
+        self, exc: BaseException, *, streaming: bool, deadline: Deadline | None
+    ) -> AssisterrError:
+        if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
+            return exc
+        if deadline is not None and deadline.fired:
+            return self._total_timeout()
+        return _translate(exc, streaming=streaming)
 
 
 def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
     return {"http": proxy, "https": proxy} if proxy else {}
 
 
-def _pooled_session(max_connections: int) -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=max_connections)
-    session.mount("https://", adapter)
-    session.mount("http://", adapter)
-    # Cookies are the one mutable part of a Session shared by threads; the API needs none.
-    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    session.trust_env = False  # see AssisterrClient.__init__: the environment is read once
-    return session
-
-
-def _iter_body(response: requests.Response) -> Iterator[bytes]:
+def _iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
     """Body bytes as soon as they arrive: never wait to fill a buffer."""
     raw = response.raw
     if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(decode_content=True)
-        return
-    while True:
-        data = raw.read1(READ_SIZE, decode_content=True)
-        if not data:
-            return
-        yield data
+        chunks: Iterator[bytes] = raw.read_chunked(decode_content=True)
+    else:
+        chunks = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
+    for chunk in chunks:
+        yield chunk
+        if deadline is not None and deadline.remaining() <= 0:
+            deadline.fired = True  # the watchdog may lag behind: the next read must not start
+            raise TimeoutError("the call's total timeout passed")
 
 
 def _read_body(response: requests.Response) -> bytes:
@@ -222,14 +308,14 @@ def _read_body(response: requests.Response) -> bytes:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
         parts.append(chunk)
     return b"".join(parts)
-
-
 def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
     """Map a requests/urllib3/socket failure to our errors; note whether it was sent."""
     if isinstance(exc, requests.ConnectTimeout):
         return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
     if isinstance(exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError):
         return APITimeoutError("timed out waiting for the Assisterr API to answer")
+    if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
+        return APITimeoutError("timed out sending the request to the Assisterr API")
     if isinstance(exc, requests.exceptions.ConnectionError) and _not_sent(exc):
         return APIConnectionError(
             f"could not connect to the Assisterr API: {_reason(exc)}", request_sent=False
@@ -250,14 +336,22 @@ def _not_sent(exc: requests.exceptions.ConnectionError) -> bool:
     )
 
 
+def _innermost(exc: BaseException) -> BaseException:
+    """The exception that requests and urllib3 wrapped (in args, or as a retry's reason)."""
+    inner = exc
+    while True:
+        if inner.args and isinstance(inner.args[-1], BaseException):
+            inner = inner.args[-1]
+        elif isinstance(inner, urllib3.exceptions.MaxRetryError) and inner.reason is not None:
+            inner = inner.reason
+        else:
+            return inner
+
+
 def _reason(exc: BaseException) -> str:
     """A short cause without URLs or headers (no chance of echoing a key)."""
-    inner: BaseException | None = exc
-    while inner is not None and inner.args and isinstance(inner.args[0], BaseException):
-        inner = inner.args[0]
-    if isinstance(inner, urllib3.exceptions.MaxRetryError) and inner.reason is not None:
-        inner = inner.reason
-    name = type(inner).__name__ if inner is not None else type(exc).__name__
+    inner = _innermost(exc)
+    name = type(inner).__name__
     text = str(getattr(inner, "reason", "") or inner or "")
     text = text.split(": ", 1)[-1] if "object at 0x" in text else text
     return f"{name}: {text}"[:300]

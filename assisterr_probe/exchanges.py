@@ -6,6 +6,7 @@ client asks; only the error probes change one thing each (the key, the id, the b
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -68,7 +69,7 @@ class Step:
         spec = _core_spec(self.endpoint, handle, sid, self.query or "")
         path = spec.path if self.trailing_slash else spec.path.rstrip("/")
         body = spec.body if self.body is None else self.body
-        return RequestSpec(spec.method, path, body, spec.idempotent, spec.stream)
+        return dataclasses.replace(spec, path=path, body=body)
 
 
 def _core_spec(endpoint: Endpoint, handle: str, sid: str | None, query: str) -> RequestSpec:

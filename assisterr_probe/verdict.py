@@ -146,7 +146,7 @@ class _Context:
         expected = step.expect or "a readable answer"
         if isinstance(error, APIStatusError) and RetryPolicy().delay_after_status(
                 0, error.status_code, parse_retry_after(error.headers),
-                idempotent=step.spec(self.handle, self.sid).idempotent) is not None:
+                replay=step.spec(self.handle, self.sid).replay) is not None:
             return Row(exchange.name, status, outcome, f"{name}: the client would wait and "
                        "send it again, the probe sends once; run the probe again later")
         return Row(exchange.name, status, outcome, f"the client raised {name}, expected {expected}")

@@ -28,6 +28,7 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
+from assisterr_core.settings import TimeoutLike
 from assisterr_core.validation import check_identifier
 
 from . import _clients
@@ -74,7 +75,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         model: str | None = None,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
+        timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         client: AssisterrClient | None = None,
     ) -> None:
@@ -104,7 +105,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         *,
         api_key: str | SecretStr | None = None,
         base_url: str | None = None,
-        timeout: float | tuple[float, float] | None = None,
+        timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         client: AssisterrClient | None = None,
     ) -> AssisterrChatMessageHistory:

@@ -28,6 +28,7 @@ from pydantic import (
 from typing_extensions import Self
 
 from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
+from assisterr_core.settings import TimeoutLike
 from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
 from assisterr_core.validation import check_identifier
 
@@ -90,8 +91,9 @@ class ChatAssisterr(BaseChatModel):
     """API key; defaults to ``ASSISTERR_API_KEY``. Checked when a request is made."""
     base_url: str | None = Field(default_factory=from_env("ASSISTERR_BASE_URL", default=None))
     """API root; defaults to ``ASSISTERR_BASE_URL``, else the public service."""
-    timeout: float | tuple[float, float] | None = None
-    """Seconds to connect and to wait for each read, or ``(connect, read)``."""
+    timeout: TimeoutLike | None = None
+    """Seconds to wait for each read, ``(connect, read)``, ``(connect, read, total)`` or an
+    ``assisterr_core.Timeout``; ``total`` bounds a whole call, a stream included."""
     max_retries: int = 2
     """Retries of requests that cannot have reached the model (never a sent chat)."""
     session_id: str | None = None

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import SecretStr
 
-from assisterr_core import SessionInfo
+from assisterr_core import SessionInfo, TimeoutLike
 
 from . import _clients
 
@@ -30,9 +30,10 @@ def list_sessions(
     client: AssisterrClient | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    timeout: TimeoutLike | None = None,
 ) -> list[SessionInfo]:
     """The sessions of ``handle_name`` that the API key can see."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url)
+    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
     return sync.list_sessions(handle_name)
 
 
@@ -42,9 +43,10 @@ async def alist_sessions(
     client: AssisterrClient | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    timeout: TimeoutLike | None = None,
 ) -> list[SessionInfo]:
     """Async :func:`list_sessions`."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url)
+    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
     return await _clients.async_client(sync.settings).list_sessions(handle_name)
 
 
@@ -74,9 +76,10 @@ def delete_sessions_older_than(
     client: AssisterrClient | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    timeout: TimeoutLike | None = None,
 ) -> list[str]:
     """Delete the sessions of ``handle_name`` idle since before ``age``; return their ids."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url)
+    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
     old = sessions_older_than(sync.list_sessions(handle_name), age)
     for session in old:
         sync.delete_session(handle_name, session.id)
@@ -90,9 +93,10 @@ async def adelete_sessions_older_than(
     client: AssisterrClient | None = None,
     api_key: str | SecretStr | None = None,
     base_url: str | None = None,
+    timeout: TimeoutLike | None = None,
 ) -> list[str]:
     """Async :func:`delete_sessions_older_than` (one deletion after another)."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url)
+    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
     aclient = _clients.async_client(sync.settings)
     old = sessions_older_than(await aclient.list_sessions(handle_name), age)
     for session in old:

@@ -41,6 +41,7 @@ from assisterr_core import (
     transcript_template,
     warn_ignored_parameters,
 )
+from assisterr_core.settings import TimeoutLike
 from assisterr_core.stop import acut_stream, cut_stream
 from assisterr_core.sync_client import AssisterrClient
 from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
@@ -145,10 +146,11 @@ class Assisterr(FunctionCallingLLM):
     base_url: str = Field(
         default="", description="The API root; from ASSISTERR_BASE_URL, else the public API."
     )
-    timeout: float | tuple[float, float] = Field(
+    timeout: TimeoutLike = Field(
         default=120.0,
-        description="Seconds to wait for each read (a reply, or a stream's next chunk), or a "
-        "(connect, read) pair; checked like the core client's.",
+        description="Seconds to wait for each read (a reply, or a stream's next chunk), a "
+        "(connect, read) or (connect, read, total) tuple, or an assisterr_core.Timeout; "
+        "checked like the core client's.",
     )
     max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
     session_id: str | None = Field(

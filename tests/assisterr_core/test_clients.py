@@ -33,6 +33,8 @@ from assisterr_core import (
 )
 from assisterr_core.emulator import STREAM_FORMATS, EmulatorServer
 
+from ..reliability.key_search import places_holding
+from ..reliability.mock_clock import MockClock
 from .conftest import ClientDriver
 
 HANDLE = "test-slm"
@@ -267,13 +269,17 @@ def test_malformed_body(api: ClientDriver, assisterr_emulator: EmulatorServer) -
 
 
 def test_connection_refused_is_typed_and_retried(driver_for: Any) -> None:
+    """Even a session chat is resent when the connection could not be made: each retry
+    waits once on the client's clock, so the waits count the attempts (and take no time)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    api = driver_for(base_url=f"http://127.0.0.1:{port}", max_retries=1)
+    clock = MockClock()
+    api = driver_for(base_url=f"http://127.0.0.1:{port}", max_retries=2, clock=clock)
     with pytest.raises(APIConnectionError) as caught:
-        api.call("chat", HANDLE, "hi")
+        api.call("chat", HANDLE, "hi", session_id="s1")
     assert caught.value.request_sent is False
+    assert len(clock.sleeps) == 2  # three attempts
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):
@@ -318,12 +324,24 @@ def test_key_never_follows_a_redirect_to_another_origin(
     assert received.api_key is None
 
 
-def test_repr_and_errors_hide_the_key(assisterr_emulator: EmulatorServer) -> None:
+def test_repr_and_errors_hide_the_key(
+    driver_for: Any, assisterr_emulator: EmulatorServer
+) -> None:
+    """Even when the server echoes the key in its error body and a header."""
     secret = "sk-top-secret-value"
-    for client in (AssisterrClient(api_key=secret, base_url=assisterr_emulator.base_url),
-                   AsyncAssisterrClient(api_key=secret, base_url=assisterr_emulator.base_url)):
-        assert secret not in repr(client)
-        assert secret not in repr(client.settings)
+    api = driver_for(api_key=secret)
+    assert secret not in repr(api.client) and secret not in str(api.client)
+    assert secret not in repr(api.client.settings) and secret not in str(api.client.settings)
+    echo = json.dumps({"detail": f"Invalid API key: {secret}"})
+    assisterr_emulator.inject(status=401, body=echo, retry_after=secret, times=2)
+    with pytest.raises(AuthenticationError) as caught:
+        api.call("chat", HANDLE, "hi")
+    _, streamed = api.stream(HANDLE, "hi")
+    assert isinstance(streamed, AuthenticationError)
+    assert assisterr_emulator.requests[0].api_key == secret  # sent, then echoed
+    for error in (caught.value, streamed):
+        assert places_holding(secret, error) == []
+        assert "Invalid API key" in str(error)  # the rest of the message is kept
 
 
 def test_async_client_across_event_loops_leaves_nothing_open(

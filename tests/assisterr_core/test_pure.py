@@ -37,7 +37,7 @@ from assisterr_core.models import (
     parse_timestamp,
 )
 from assisterr_core.prompt import latest_user_text
-from assisterr_core.retry import RetryPolicy, parse_retry_after
+from assisterr_core.retry import Replay, RetryPolicy, parse_retry_after
 from assisterr_core.settings import ClientSettings, InsecureTransportWarning, Timeout
 from assisterr_core.stop import StopSequenceCutter, cut_at_stop
 from assisterr_core.validation import check_identifier, check_query, path_segment
@@ -46,18 +46,23 @@ from assisterr_core.validation import check_identifier, check_query, path_segmen
 class TestRetryPolicy:
     def test_retryable_statuses_only(self) -> None:
         policy = RetryPolicy(max_retries=2)
-        for status in (429, 502, 503):
-            assert policy.delay_after_status(0, status, None) is not None
-        for status in (400, 401, 403, 404, 422, 500, 501, 504):
-            assert policy.delay_after_status(0, status, None) is None
-        # A 504 means the service may still be answering: only reads are resent.
-        assert policy.delay_after_status(0, 504, None, idempotent=True) is not None
+        for replay in Replay:
+            for status in (429, 503):
+                assert policy.delay_after_status(0, status, None, replay=replay) is not None
+            for status in (400, 401, 403, 404, 422, 500, 501):
+                assert policy.delay_after_status(0, status, None, replay=replay) is None
+        # A gateway's 502/504 may follow the upstream's receipt: never resend what records.
+        for status in (502, 504):
+            assert policy.delay_after_status(0, status, None, replay=Replay.RECORDS) is None
+            assert policy.delay_after_status(0, status, None, replay=Replay.STATELESS)
+            assert policy.delay_after_status(0, status, None, replay=Replay.IDEMPOTENT)
 
     def test_gives_up_after_max_retries(self) -> None:
         policy = RetryPolicy(max_retries=2)
-        assert policy.delay_after_status(1, 503, None) is not None
-        assert policy.delay_after_status(2, 503, None) is None
-        assert RetryPolicy(max_retries=0).delay_after_status(0, 503, None) is None
+        records = Replay.RECORDS
+        assert policy.delay_after_status(1, 503, None, replay=records) is not None
+        assert policy.delay_after_status(2, 503, None, replay=records) is None
+        assert RetryPolicy(max_retries=0).delay_after_status(0, 503, None, replay=records) is None
 
     def test_backoff_grows_with_jitter_and_cap(self) -> None:
         policy = RetryPolicy(max_retries=10, initial_delay=0.5, max_delay=4.0)
@@ -72,10 +77,13 @@ class TestRetryPolicy:
 
     def test_connection_failures(self) -> None:
         policy = RetryPolicy(max_retries=2)
-        assert policy.delay_after_failure(0, request_sent=False, idempotent=False) is not None
-        # A chat that may have reached the server is never resent: it could duplicate a turn.
-        assert policy.delay_after_failure(0, request_sent=True, idempotent=False) is None
-        assert policy.delay_after_failure(0, request_sent=True, idempotent=True) is not None
+        for replay in Replay:
+            assert policy.delay_after_failure(0, request_sent=False, replay=replay) is not None
+        # A chat that may have reached the server is never resent: it could duplicate a turn
+        # (or, stateless, make a model that is still answering start over).
+        assert policy.delay_after_failure(0, request_sent=True, replay=Replay.RECORDS) is None
+        assert policy.delay_after_failure(0, request_sent=True, replay=Replay.STATELESS) is None
+        assert policy.delay_after_failure(0, request_sent=True, replay=Replay.IDEMPOTENT)
 
     def test_parse_retry_after(self) -> None:
         assert parse_retry_after({"Retry-After": "7"}) == 7.0

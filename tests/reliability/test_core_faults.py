@@ -31,6 +31,7 @@ from assisterr_core.emulator import AppThread, EmulatorServer
 from assisterr_core.retry import RetryPolicy
 
 from ..assisterr_core.conftest import ClientDriver, make_client
+from .mock_clock import MockClock
 
 HANDLE = "test-slm"
 
@@ -49,31 +50,31 @@ def open_fds() -> int:
 
 
 def test_retry_after_http_date_is_honoured(kind: str, assisterr_emulator: EmulatorServer) -> None:
-    when = datetime.now(timezone.utc) + timedelta(seconds=2)
+    clock = MockClock()
+    when = datetime.fromtimestamp(clock.wall(), timezone.utc) + timedelta(seconds=30)
     assisterr_emulator.inject(status=503, retry_after=format_datetime(when, usegmt=True))
-    api = driver(kind, assisterr_emulator)
-    started = time.monotonic()
+    api = driver(kind, assisterr_emulator, clock=clock)
     assert api.call("chat", HANDLE, "hi").text.endswith("hi")
-    assert time.monotonic() - started >= 0.9  # waited (HTTP dates have 1 s resolution)
+    (waited,) = clock.sleeps
+    assert 29 <= waited <= 30  # HTTP dates have 1 s resolution
     assert len(assisterr_emulator.requests) == 2
 
 
 def test_retry_after_seconds_is_honoured(kind: str, assisterr_emulator: EmulatorServer) -> None:
-    assisterr_emulator.inject(status=429, retry_after="1")
-    api = driver(kind, assisterr_emulator)
-    started = time.monotonic()
+    clock = MockClock()
+    assisterr_emulator.inject(status=429, retry_after="7")
+    api = driver(kind, assisterr_emulator, clock=clock)
     api.call("chat", HANDLE, "hi")
-    assert time.monotonic() - started >= 0.95
+    assert clock.sleeps == [7.0]
     assert len(assisterr_emulator.requests) == 2
 
 
 def test_retry_after_is_capped(kind: str, assisterr_emulator: EmulatorServer) -> None:
+    clock = MockClock()
     assisterr_emulator.inject(status=503, retry_after="3600")
-    api = driver(kind, assisterr_emulator)
-    api.client.retry_policy = RetryPolicy(max_retries=2, max_retry_after=0.2)
-    started = time.monotonic()
+    api = driver(kind, assisterr_emulator, clock=clock)
     api.call("chat", HANDLE, "hi")
-    assert time.monotonic() - started < 30
+    assert clock.sleeps == [RetryPolicy().max_retry_after]
     assert len(assisterr_emulator.requests) == 2
 
 

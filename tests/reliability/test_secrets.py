@@ -7,7 +7,10 @@ user, a log shipper or a tracing backend could see it.
 from __future__ import annotations
 
 import asyncio
+import copy
+import io
 import logging
+import pickle
 import warnings
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +27,7 @@ from assisterr_core import (
     AuthenticationError,
     ClientSettings,
     InsecureTransportWarning,
+    Secret,
 )
 from assisterr_core.emulator import AppThread, EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory
@@ -220,3 +224,60 @@ def test_https_and_loopback_do_not_warn(base_url: str) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         _build_everything(base_url)
+
+
+# -- pickles and copies: the settings travel (key included), never a connection -------------
+
+
+def globals_in(pickled: bytes) -> set[str]:
+    """The modules of every class or function a pickle refers to."""
+    modules: set[str] = set()
+
+    class Recording(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            modules.add(module)
+            return super().find_class(module, name)
+
+    Recording(io.BytesIO(pickled)).load()
+    return modules
+
+
+def test_secrets_and_settings_pickle_and_copy_with_the_key() -> None:
+    secret = Secret(KEY)
+    settings = ClientSettings.resolve(api_key=KEY, base_url="https://api.assisterr.ai",
+                                      timeout=(1, 5, 30))
+    for original in (secret, settings):
+        for clone in (pickle.loads(pickle.dumps(original)), copy.copy(original),
+                      copy.deepcopy(original)):
+            assert clone == original
+            assert_hidden(clone)
+    assert pickle.loads(pickle.dumps(secret)).get_secret_value() == KEY
+
+
+@pytest.mark.parametrize("cls", [AssisterrClient, AsyncAssisterrClient])
+def test_used_clients_pickle_and_copy_as_their_settings(
+    cls: type[AssisterrClient] | type[AsyncAssisterrClient], server: EmulatorServer
+) -> None:
+    client = cls(api_key=KEY, base_url=server.base_url, timeout=(2, 10, 60), max_retries=1)
+
+    def ask(each: AssisterrClient | AsyncAssisterrClient, query: str) -> str:
+        if isinstance(each, AsyncAssisterrClient):
+
+            async def chat() -> str:
+                return (await each.chat(HANDLE, query)).text
+
+            return asyncio.run(chat())
+        return each.chat(HANDLE, query).text
+
+    ask(client, "before")  # a pool, a lock, sessions by loop: none of it may travel
+    pickled = pickle.dumps(client)
+    assert globals_in(pickled) <= {"assisterr_core._base", "assisterr_core.settings",
+                                   f"assisterr_core.{cls.__module__.split('.')[-1]}"}
+    for clone in (pickle.loads(pickled), copy.copy(client), copy.deepcopy(client)):
+        assert type(clone) is cls and clone is not client
+        assert clone.settings == client.settings  # the key included
+        assert ask(clone, "from a copy").endswith("from a copy")
+        assert_hidden(clone, clone.settings)
+    assert server.chat_requests()[-1].api_key == KEY
+    if isinstance(client, AssisterrClient):
+        client.close()
