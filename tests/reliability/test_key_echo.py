@@ -54,7 +54,8 @@ def echoing(conn: Conn) -> None:
             conn.send(response_head(200, content_type="text/event-stream") + frame.encode())
             return
         elif kind == "malformed" and "/stream/" in request.path:  # ends inside a value
-            conn.respond(200, f'{{"message": "{key}'.encode(), content_type="text/plain")
+            conn.respond(200, f'{{"message": "{key}'.encode(),
+                         content_type="text/event-stream")
         elif kind == "malformed":
             conn.respond(200, f"<html>not json, key={key}</html>".encode())
         else:  # cut: the transport's exception holds the request, and the key
