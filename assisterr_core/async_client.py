@@ -227,7 +227,8 @@ class AsyncAssisterrClient(BaseClient):
     def _new_session(self) -> aiohttp.ClientSession:
         timeout = aiohttp.ClientTimeout(
             total=None,
-            connect=self.timeout.connect,  # waiting for a pooled connection included
+            # aiohttp's "connect" is the pool wait plus connecting; sock_connect the latter
+            connect=self.timeout.pool_wait + self.timeout.connect,
             sock_connect=self.timeout.connect,
             sock_read=self.timeout.read,
         )

@@ -59,21 +59,30 @@ class Secret:
 class Timeout:
     """Seconds to wait, each finite and > 0.
 
-    ``connect``: to get a connection (from the pool or a new one), and to write the body.
+    ``connect``: to open a connection, and to write the body.
     ``read``: for the answer, then between two pieces of it (a stream's gap between chunks).
     ``total``: for the whole call, retries and a stream's last chunk included (None: no
     limit); when it passes, the call ends in ``APITimeoutError``.
+    ``pool``: for a free connection when ``max_connections`` are all busy (the async client;
+    the sync pool opens an extra connection instead of waiting). None: as long as ``read``.
+    A fan-out wider than the pool queues; it is not a connect failure.
     """
 
     connect: float = DEFAULT_CONNECT_TIMEOUT
     read: float = DEFAULT_READ_TIMEOUT
     total: float | None = None
+    pool: float | None = None
 
     def __post_init__(self) -> None:
-        for name in ("connect", "read", "total"):
+        for name in ("connect", "read", "total", "pool"):
             value = getattr(self, name)
-            if value is not None or name != "total":
+            if value is not None or name in ("connect", "read"):
                 object.__setattr__(self, name, _seconds(value, f"timeout.{name}"))
+
+    @property
+    def pool_wait(self) -> float:
+        """The longest wait for a free pooled connection."""
+        return self.read if self.pool is None else self.pool
 
     @classmethod
     def coerce(cls, value: TimeoutLike | None) -> Timeout:

@@ -27,6 +27,7 @@ from assisterr_core import (
     AssisterrError,
     AsyncAssisterrClient,
     NotFoundError,
+    Timeout,
 )
 
 from ..assisterr_core.conftest import ClientDriver
@@ -276,11 +277,12 @@ def holds_slow_queries(conn: Conn) -> None:
 
 
 def test_waiting_for_a_pooled_connection_is_bounded() -> None:
-    """The async pool's only connection is busy: the next call gives up after the connect
+    """The async pool's only connection is busy: the next call gives up after the pool
     timeout (the request was not sent). The sync pool never waits: it opens another."""
     with RawPeer(holds_slow_queries) as peer:
         client = AsyncAssisterrClient(api_key=KEY, base_url=peer.base_url, max_connections=1,
-                                      max_retries=0, timeout=(1.0, 10.0))
+                                      max_retries=0,
+                                      timeout=Timeout(connect=1.0, read=10.0, pool=1.0))
 
         async def busy_then_call() -> tuple[BaseException | None, float]:
             busy = asyncio.create_task(client.chat(HANDLE, "slow"))
@@ -297,6 +299,22 @@ def test_waiting_for_a_pooled_connection_is_bounded() -> None:
         error, waited = asyncio.run(busy_then_call())
         assert isinstance(error, APITimeoutError) and not error.request_sent, error
         assert waited < 4
+
+
+def test_a_fan_out_wider_than_the_pool_queues_instead_of_failing() -> None:
+    """With the default pool wait (the read timeout), calls beyond ``max_connections`` wait
+    their turn, even past the connect timeout: a batch is not a connect failure."""
+    with RawPeer(holds_slow_queries) as peer:
+        client = AsyncAssisterrClient(api_key=KEY, base_url=peer.base_url, max_connections=1,
+                                      max_retries=0, timeout=(1.0, 10.0))
+
+        async def fan_out() -> list[object]:
+            return list(await asyncio.gather(client.chat(HANDLE, "slow"),
+                                             client.chat(HANDLE, "fast"),
+                                             return_exceptions=True))
+
+        results = asyncio.run(fan_out())
+    assert all(not isinstance(result, BaseException) for result in results), results
 
 
 # -- redirects to nowhere -------------------------------------------------------------------
