@@ -1,4 +1,9 @@
-"""``python -m benchmarks [--quick] [--only 1,2,...] [--out DIR]``: run, print, save."""
+"""``python -m benchmarks [--quick] [--only 1,2,...] [--out DIR]``: run, print, save.
+
+A full run of every figure writes ``results/latest.json`` and ``.png`` (committed, quoted in
+the README); a quick or partial run writes under ``results/scratch/`` (ignored by git), so
+a smoke run never overwrites the published figures.
+"""
 
 from __future__ import annotations
 
@@ -25,6 +30,7 @@ FIGURES: dict[str, Callable[[Counts], list[Row]]] = {
     "6": fig_big_event.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
+SCRATCH = RESULTS / "scratch"
 
 
 def run_all(counts: Counts, only: list[str], log: Callable[[str], None] = print) -> list[Row]:
@@ -39,17 +45,25 @@ def run_all(counts: Counts, only: list[str], log: Callable[[str], None] = print)
     return rows
 
 
+def results_dir(*, quick: bool, only: list[str]) -> Path:
+    """Where a run's results go: only a full run of every figure replaces the published ones."""
+    return RESULTS if not quick and sorted(only) == sorted(FIGURES) else SCRATCH
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
     parser.add_argument("--only", default=",".join(FIGURES),
                         help="comma-separated figures to run (default: all)")
-    parser.add_argument("--out", type=Path, default=RESULTS, help="where latest.json/png go")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="where latest.json/png go (default: results/ for a full run of "
+                        "every figure, results/scratch/ otherwise)")
     args = parser.parse_args(argv)
     only = [k.strip() for k in args.only.split(",") if k.strip()]
     unknown = [k for k in only if k not in FIGURES]
     if unknown:
         parser.error(f"unknown figures: {unknown}")
+    args.out = args.out or results_dir(quick=args.quick, only=only)
     counts = QUICK if args.quick else FULL
     started = time.perf_counter()
     rows = run_all(counts, only, log=lambda line: print(line, file=sys.stderr, flush=True))

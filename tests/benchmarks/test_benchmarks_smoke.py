@@ -61,3 +61,11 @@ def test_import_timer_runs_a_fresh_interpreter() -> None:
     assert fig_imports.import_seconds("import json") >= 0
     with pytest.raises(RuntimeError):
         fig_imports.import_seconds("import no_such_module_here")
+
+
+def test_only_a_full_run_of_every_figure_replaces_the_published_results() -> None:
+    from benchmarks.__main__ import FIGURES, RESULTS, SCRATCH, results_dir
+
+    assert results_dir(quick=False, only=list(FIGURES)) == RESULTS
+    assert results_dir(quick=True, only=list(FIGURES)) == SCRATCH
+    assert results_dir(quick=False, only=list(FIGURES)[:1]) == SCRATCH
