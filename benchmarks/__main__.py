@@ -16,7 +16,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
-from . import fig_big_event, fig_fanout, fig_imports, fig_overhead, fig_stream, fig_ttft
+from . import fig_big_event, fig_fanout, fig_imports, fig_overhead, fig_scale, fig_stream, fig_ttft
 from .config import FULL, QUICK, Counts
 from .harness import Row
 from .report import table, write_chart, write_json
@@ -28,6 +28,7 @@ FIGURES: dict[str, Callable[[Counts], list[Row]]] = {
     "4": fig_stream.run,
     "5": fig_imports.run,
     "6": fig_big_event.run,
+    "7": fig_scale.run,
 }
 RESULTS = Path(__file__).resolve().parent / "results"
 SCRATCH = RESULTS / "scratch"

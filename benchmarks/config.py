@@ -23,9 +23,12 @@ class Counts:
     import_rounds: int = 15
     big_event_chars: int = 4 * 1024 * 1024
     big_event_rounds: int = 7
+    scale_prompts: int = 2_000
+    scale_latency: float = 0.05
+    scale_rounds: int = 3
 
 
 FULL = Counts()
 QUICK = Counts(overhead_rounds=40, ttft_rounds=3, fanout_rounds=1, stream_rounds=1,
                stream_chunks=2_000, import_rounds=1, big_event_chars=512 * 1024,
-               big_event_rounds=1)
+               big_event_rounds=1, scale_prompts=200, scale_rounds=1)
