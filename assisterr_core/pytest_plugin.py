@@ -26,7 +26,8 @@ def pytest_configure(config: pytest.Config) -> None:
     an instrumented async call, can trip a CPython 3.11 parser error ("AST constructor
     recursion depth mismatch").
     """
-    from . import async_client, emulator, sync_client  # noqa: F401
+    from . import emulator  # noqa: F401
+    from .transport import async_client, sync_client  # noqa: F401
 
 
 @pytest.fixture(scope="session")

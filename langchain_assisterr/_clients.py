@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import SecretStr
 
 from assisterr_core import ClientSettings
-from assisterr_core.settings import TimeoutLike
+from assisterr_core.transport import TimeoutLike
 
 if TYPE_CHECKING:
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
@@ -54,7 +54,7 @@ def resolve_settings(
 
 def sync_client(settings: ClientSettings) -> AssisterrClient:
     """The pooled sync client for ``settings`` (the caller must hold it to keep it)."""
-    from assisterr_core.sync_client import AssisterrClient
+    from assisterr_core.transport import AssisterrClient
 
     with _lock:
         client = _sync_clients.get(settings)
@@ -69,7 +69,7 @@ def async_client(settings: ClientSettings) -> AsyncAssisterrClient:
     It lives as long as the sync client of the same settings that a model or history
     holds; without one, the caller gets a client of its own.
     """
-    from assisterr_core.async_client import AsyncAssisterrClient
+    from assisterr_core.transport import AsyncAssisterrClient
 
     with _lock:
         anchor = _sync_clients.get(settings) or _given_clients.get(settings)

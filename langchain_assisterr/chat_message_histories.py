@@ -28,8 +28,7 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.validation import check_identifier
+from assisterr_core.transport import TimeoutLike, check_identifier
 
 from . import _clients
 from ._messages import from_history

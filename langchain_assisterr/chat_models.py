@@ -28,15 +28,14 @@ from pydantic import (
 from typing_extensions import Self
 
 from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
-from assisterr_core.validation import check_identifier
+from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, tool_choice_name
+from assisterr_core.transport import TimeoutLike, check_identifier
 
 from . import _clients
 from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
-from ._tools import Protocol, tool_choice_name
+from ._tools import CallInstructions
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -108,11 +107,11 @@ class ChatAssisterr(BaseChatModel):
     query_template: QueryTemplate | None = Field(default=None, exclude=True)
     """Renders a stateless conversation into the query; default: a readable transcript.
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
-    tool_prompt_template: str = TOOL_PROTOCOL
+    tool_prompt_template: str = TOOL_PROMPT_TEMPLATE
     """Instructions for bound tools: a ``str.format`` template with ``{tools}`` (the
     listing) and ``{choice}`` (the tool-choice sentence); double literal braces. Replies are
     read forgivingly, but the template should still ask for ``{"tool_calls": [...]}``."""
-    json_prompt_template: str = JSON_PROTOCOL
+    json_prompt_template: str = JSON_PROMPT_TEMPLATE
     """Instructions of ``with_structured_output``: a ``str.format`` template with
     ``{schema}`` (the JSON schema)."""
 
@@ -253,7 +252,7 @@ class ChatAssisterr(BaseChatModel):
         """Per-call ``model=`` and ``session_id=`` override the fields; stops are merged;
         sampling controls get the same warning as at construction."""
         warn_ignored("ChatAssisterr call", sampling_arguments(kwargs))
-        protocol = Protocol.from_kwargs(
+        instructions = CallInstructions.from_kwargs(
             kwargs, tool_template=self.tool_prompt_template, json_template=self.json_prompt_template
         )
         return ChatRequest.build(
@@ -262,7 +261,7 @@ class ChatAssisterr(BaseChatModel):
             session_id=kwargs.get("session_id", self.session_id),
             template=self.query_template,
             stop=merge_stop(self.stop, stop),
-            protocol=protocol,
+            instructions=instructions,
         )
 
     def _generate(

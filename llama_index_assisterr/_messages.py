@@ -23,8 +23,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatTurn, QueryTemplate, UnsupportedContentError, render_query
-from assisterr_core.prompt import session_query
-from assisterr_core.tools import render_tool_calls
+from assisterr_core.chat import render_tool_calls, session_query
 
 
 def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) -> list[ChatTurn]:

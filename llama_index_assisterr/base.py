@@ -41,11 +41,8 @@ from assisterr_core import (
     transcript_template,
     warn_ignored_parameters,
 )
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.stop import acut_stream, cut_stream
-from assisterr_core.sync_client import AssisterrClient
-from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
-from assisterr_core.validation import check_identifier
+from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, acut_stream, cut_stream
+from assisterr_core.transport import AssisterrClient, TimeoutLike, check_identifier
 
 from ._messages import chat_query, completion_query
 from ._responses import (
@@ -73,7 +70,7 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
-    from assisterr_core.async_client import AsyncAssisterrClient
+    from assisterr_core.transport import AsyncAssisterrClient
 
 ENV_API_KEY = "ASSISTERR_API_KEY"
 Model = TypeVar("Model", bound=BaseModel)
@@ -163,12 +160,12 @@ class Assisterr(FunctionCallingLLM):
         description="Renders a conversation into one query (e.g. Llama3Template()).",
     )
     tool_prompt_template: str = Field(
-        default=TOOL_PROTOCOL,
+        default=TOOL_PROMPT_TEMPLATE,
         description="Offers tools in chat_with_tools; a str.format template with {tools} and "
         "{choice}.",
     )
     json_prompt_template: str = Field(
-        default=JSON_PROTOCOL,
+        default=JSON_PROMPT_TEMPLATE,
         description="Asks for a JSON answer in structured_predict; a str.format template "
         "with {schema}.",
     )
@@ -253,7 +250,7 @@ class Assisterr(FunctionCallingLLM):
     def async_client(self) -> AsyncAssisterrClient:
         """The async client (created on first use; it imports aiohttp)."""
         if self._async_client is None:
-            from assisterr_core.async_client import AsyncAssisterrClient
+            from assisterr_core.transport import AsyncAssisterrClient
 
             self._async_client = AsyncAssisterrClient(settings=self._client_settings())
         return self._async_client

@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from ..validation import MAX_QUERY_CHARS
+from ..transport import MAX_QUERY_CHARS
 from .config import EmulatorConfig, Fault, ReceivedRequest
 from .framing import ChunkPattern
 from .replay import CannedAnswer, ReplayProfile

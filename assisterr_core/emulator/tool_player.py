@@ -20,14 +20,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..tools import CHOICES, JSON_OBJECT_PROTOCOL, JSON_PROTOCOL, TOOL_PROTOCOL, json_values
+from ..chat import (
+    JSON_OBJECT_PROMPT,
+    JSON_PROMPT_TEMPLATE,
+    TOOL_CHOICE_SENTENCES,
+    TOOL_PROMPT_TEMPLATE,
+    json_values,
+)
 from .question import stems
 from .schema_filler import SchemaFiller
 
-_TOOLS_START = TOOL_PROTOCOL.split("{tools}", 1)[0].strip()
-_TOOLS_END = TOOL_PROTOCOL.rsplit("\n", 1)[1]
-_JSON_ASK = JSON_PROTOCOL.split("{schema}", 1)[0].strip()
-_MUST_CALL_ANY = CHOICES["any"]
+_TOOLS_START = TOOL_PROMPT_TEMPLATE.split("{tools}", 1)[0].strip()
+_TOOLS_END = TOOL_PROMPT_TEMPLATE.rsplit("\n", 1)[1]
+_JSON_ASK = JSON_PROMPT_TEMPLATE.split("{schema}", 1)[0].strip()
+_MUST_CALL_ANY = TOOL_CHOICE_SENTENCES["any"]
 _MUST_CALL = re.compile(r'You must call the tool "([^"]+)" now\.')
 # One listed tool, as ``assisterr_core.tools.tool_instructions`` writes it.
 _TOOL_LINE = re.compile(r"^- (\S+): (.*)\n  arguments \(JSON schema\): (\{.*\})$", re.M)
@@ -111,9 +117,9 @@ def _read(query: str) -> _Asked | None:
     schema, ask_span = _schema_asked(query)
     if schema is not None:
         spans.append(ask_span)
-    object_ask = query.find(JSON_OBJECT_PROTOCOL)
+    object_ask = query.find(JSON_OBJECT_PROMPT)
     if object_ask >= 0:
-        spans.append((object_ask, object_ask + len(JSON_OBJECT_PROTOCOL)))
+        spans.append((object_ask, object_ask + len(JSON_OBJECT_PROMPT)))
     if not spans:
         return None
     after = query[max(end for _, end in spans):].strip()

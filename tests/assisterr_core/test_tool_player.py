@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from assisterr_core.emulator.tool_player import choose_tool, instance_of, play
-from assisterr_core.prompt import ChatTurn, render_query
-from assisterr_core.tools import (
-    JSON_OBJECT_PROTOCOL,
+from assisterr_core.chat import (
+    JSON_OBJECT_PROMPT,
     ToolSpec,
     json_instructions,
     parse_tool_reply,
     render_tool_calls,
     tool_instructions,
 )
+from assisterr_core.chat.prompt import ChatTurn, render_query
+from assisterr_core.emulator.tool_player import choose_tool, instance_of, play
 
 
 def _tool(name: str, description: str, required: bool = True, **properties: Any) -> ToolSpec:
@@ -150,7 +150,7 @@ def test_the_question_is_found_before_or_after_the_instructions() -> None:
 
 
 def test_a_json_object_asked_without_a_schema_has_the_keys_the_question_names() -> None:
-    query = (f"{JSON_OBJECT_PROTOCOL}\n\n"
+    query = (f"{JSON_OBJECT_PROMPT}\n\n"
              "Describe Oslo, the capital of Norway, as JSON with keys 'city' and 'country'.")
     assert json.loads(play(query, "h") or "") == {"city": "Oslo", "country": "Norway"}
 

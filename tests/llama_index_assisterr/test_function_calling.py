@@ -13,8 +13,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools import FunctionTool
 
 from assisterr_core import AssisterrClient, InvalidRequestError
+from assisterr_core.chat import render_tool_calls, tool_instructions
 from assisterr_core.emulator import EmulatorServer
-from assisterr_core.tools import render_tool_calls, tool_instructions
 from llama_index_assisterr import Assisterr
 from llama_index_assisterr._tools import tool_spec
 

@@ -20,7 +20,7 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from assisterr_core import Secret
-from assisterr_core._base import BaseClient
+from assisterr_core.transport._base import BaseClient
 from langchain_assisterr import ChatAssisterr
 from llama_index_assisterr import Assisterr
 

@@ -28,7 +28,7 @@ from assisterr_core import (
     MalformedResponseError,
 )
 from assisterr_core.emulator import AppThread, EmulatorServer
-from assisterr_core.retry import RetryPolicy
+from assisterr_core.transport.retry import RetryPolicy
 
 from ..assisterr_core.conftest import ClientDriver, make_client
 from .mock_clock import MockClock

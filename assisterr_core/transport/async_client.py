@@ -19,19 +19,10 @@ import aiohttp.abc
 import aiohttp.payload
 
 from ._base import BaseClient, may_have_been_processed
-from ._constants import MAX_REDIRECTS
 from ._loop_sessions import LoopSessions
 from ._task_deadline import TaskDeadline
-from .errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AssisterrError,
-    MalformedResponseError,
-    StreamInterruptedError,
-)
-from .models import ChatReply, HistoryMessage, SessionInfo
-from .protocol import (
+from .endpoints import (
+    MAX_REDIRECTS,
     Call,
     RequestSpec,
     chat_call,
@@ -43,6 +34,15 @@ from .protocol import (
     history_call,
     list_sessions_call,
 )
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssisterrError,
+    MalformedResponseError,
+    StreamInterruptedError,
+)
+from .records import ChatReply, HistoryMessage, SessionInfo
 from .stream_decoder import StreamDecoder
 from .sync_client import MAX_BODY_BYTES
 

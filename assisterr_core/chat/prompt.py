@@ -18,13 +18,18 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .errors import InvalidRequestError
-from .validation import check_query
+from ..transport.errors import InvalidRequestError
+from ..transport.validation import check_query
 
 ROLES = ("system", "user", "assistant", "tool")
 _ROLE_ALIASES = {"human": "user", "ai": "assistant", "model": "assistant", "developer": "system",
                  "function": "tool", "chatbot": "assistant"}
-_LABELS = {"user": "User", "assistant": "Assistant", "system": "System", "tool": "Tool result"}
+TRANSCRIPT_LABELS = {"user": "User", "assistant": "Assistant", "system": "System",
+                     "tool": "Tool result"}
+"""How :func:`transcript_template` labels each role's lines ("Tool result (name)" for a named
+tool)."""
+TRANSCRIPT_HEADING = "Conversation so far:"
+"""The heading over the earlier turns of a transcript."""
 
 
 @dataclass(frozen=True)
@@ -118,7 +123,7 @@ def transcript_template(turns: Sequence[ChatTurn]) -> str:
     sections = ["\n\n".join(system)] if system else []
     if dialogue:
         lines = "\n".join(f"{_label(turn)}: {turn.text}" for turn in dialogue)
-        sections.append(f"Conversation so far:\n{lines}")
+        sections.append(f"{TRANSCRIPT_HEADING}\n{lines}")
     if final is not None:
         sections.append(f"User: {final.text}" if dialogue else final.text)
     return "\n\n".join(sections)
@@ -128,22 +133,24 @@ class Llama3Template:
     """Llama-3 chat headers, ending with an open assistant header for the reply."""
 
     begin = "<|begin_of_text|>"
+    start_header = "<|start_header_id|>"
+    end_header = "<|end_header_id|>"
     end_of_turn = "<|eot_id|>"
 
     def __call__(self, turns: Sequence[ChatTurn]) -> str:
-        blocks = [
-            f"<|start_header_id|>{_llama_role(turn)}<|end_header_id|>\n\n{turn.text}"
-            f"{self.end_of_turn}"
-            for turn in turns
-        ]
-        return self.begin + "".join(blocks) + "<|start_header_id|>assistant<|end_header_id|>\n\n"
+        blocks = [f"{self._header(_llama_role(turn))}{turn.text}{self.end_of_turn}"
+                  for turn in turns]
+        return self.begin + "".join(blocks) + self._header("assistant")
+
+    def _header(self, role: str) -> str:
+        return f"{self.start_header}{role}{self.end_header}\n\n"
 
     def __repr__(self) -> str:
         return "Llama3Template()"
 
 
 def _label(turn: ChatTurn) -> str:
-    label = _LABELS[turn.role]
+    label = TRANSCRIPT_LABELS[turn.role]
     return f"{label} ({turn.name})" if turn.name and turn.role == "tool" else label
 
 

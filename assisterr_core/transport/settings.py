@@ -1,4 +1,5 @@
-"""Connection settings: small value objects with clear defaults, read from the environment."""
+"""Connection settings: small value objects with clear defaults, and the environment variables
+that fill them, in one place."""
 
 from __future__ import annotations
 
@@ -10,16 +11,18 @@ from dataclasses import dataclass, field
 from typing import TypeAlias
 from urllib.parse import urlsplit
 
-from ._constants import (
-    DEFAULT_BASE_URL,
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_CONNECTIONS,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_READ_TIMEOUT,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-)
 from .errors import InvalidRequestError
+
+ENV_API_KEY = "ASSISTERR_API_KEY"
+ENV_BASE_URL = "ASSISTERR_BASE_URL"
+ENV_HANDLE_NAME = "ASSISTERR_HANDLE_NAME"
+"""The SLM to talk to, for tools that take it from the environment (the probe)."""
+
+DEFAULT_BASE_URL = "https://api.assisterr.ai"
+DEFAULT_CONNECT_TIMEOUT = 10.0
+DEFAULT_READ_TIMEOUT = 120.0
+DEFAULT_MAX_RETRIES = 2
+DEFAULT_MAX_CONNECTIONS = 100
 
 
 class Secret:

@@ -1,4 +1,8 @@
-"""Module-level ``__getattr__`` that imports a package's heavier exports on first use."""
+"""A module-level ``__getattr__`` that imports a package's heavier exports on first use.
+
+The core's packages use it to keep ``requests`` and ``aiohttp`` out of their import, and so
+can packages built on the core (both integrations and the probe do).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +10,8 @@ import sys
 from collections.abc import Callable, Mapping
 from importlib import import_module
 from typing import Any
+
+__all__ = ["lazy_exports"]
 
 
 def lazy_exports(package: str, table: Mapping[str, str]) -> Callable[[str], Any]:

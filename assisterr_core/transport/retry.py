@@ -21,12 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
-from ._constants import (
-    DEFAULT_MAX_RETRIES,
-    INITIAL_RETRY_DELAY,
-    MAX_RETRY_AFTER,
-    MAX_RETRY_DELAY,
-)
+from .settings import DEFAULT_MAX_RETRIES
+
+INITIAL_RETRY_DELAY = 0.5
+MAX_RETRY_DELAY = 8.0
+MAX_RETRY_AFTER = 60.0
 
 NOT_PROCESSED_STATUSES = frozenset({429, 503})  # the service refused before doing anything
 GATEWAY_STATUSES = frozenset({502, 504})  # the upstream may have the request

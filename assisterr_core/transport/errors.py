@@ -23,9 +23,8 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote
 
-from ._constants import ERROR_EXCERPT_CHARS
-
 MASK = "**********"
+ERROR_EXCERPT_CHARS = 500
 
 
 class AssisterrError(Exception):
@@ -195,7 +194,7 @@ def extract_error_detail(body: str) -> str:
     """
     import json
 
-    from ._bounded_json import loads
+    from .bounded_json import loads
 
     text = body.strip()
     if text.startswith(("{", "[", '"')):

@@ -14,20 +14,11 @@ import requests
 import urllib3.exceptions
 
 from ._base import BaseClient, may_have_been_processed
-from ._constants import MAX_REDIRECTS
 from ._process import abandon
 from ._sync_transport import Deadline, pooled_session, renew_pools, sending, watchdog
 from .clock import Clock
-from .errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AssisterrError,
-    MalformedResponseError,
-    StreamInterruptedError,
-)
-from .models import ChatReply, HistoryMessage, SessionInfo
-from .protocol import (
+from .endpoints import (
+    MAX_REDIRECTS,
     Call,
     RequestSpec,
     chat_call,
@@ -39,6 +30,15 @@ from .protocol import (
     history_call,
     list_sessions_call,
 )
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssisterrError,
+    MalformedResponseError,
+    StreamInterruptedError,
+)
+from .records import ChatReply, HistoryMessage, SessionInfo
 from .settings import ClientSettings, Secret, TimeoutLike
 from .stream_decoder import StreamDecoder
 

@@ -26,7 +26,7 @@ import re
 from enum import Enum
 from typing import Any
 
-from ._bounded_json import MAX_DEPTH, JSONTooDeepError, loads, raw_decode
+from .bounded_json import MAX_DEPTH, JSONTooDeepError, loads, raw_decode
 from .errors import MalformedResponseError, StreamErrorEvent
 
 TEXT_KEYS = ("message", "content", "delta", "text", "token")

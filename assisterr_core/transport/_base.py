@@ -10,22 +10,19 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from . import _process
-from ._constants import API_KEY_HEADER, USER_AGENT
 from .clock import SYSTEM_CLOCK, Clock
+from .endpoints import RequestSpec, request_headers
 from .errors import (
     APIConnectionError,
     APIStatusError,
     APITimeoutError,
     AssisterrError,
-    InvalidRequestError,
     NotFoundError,
     scrub_secret,
 )
-from .protocol import RequestSpec
 from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
-from .settings import ClientSettings, Secret, Timeout, TimeoutLike, origin_of
+from .settings import ClientSettings, Secret, Timeout, TimeoutLike
 
-STREAM_ACCEPT = "text/event-stream, application/x-ndjson, application/json;q=0.9, */*;q=0.5"
 ALREADY_DONE = b"true"  # the body of a delete found done on a resend
 
 
@@ -57,7 +54,6 @@ class BaseClient:
         )
         self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
         self.clock = clock or SYSTEM_CLOCK
-        self._origin = origin_of(self.settings.base_url)
         self._base_prefix = self.settings.base_url + "/"
         self._proxies = urllib.request.getproxies()
         self._base_proxy = self._lookup_proxy(self._base_prefix)
@@ -92,21 +88,7 @@ class BaseClient:
         return self.settings.base_url + spec.path
 
     def _headers(self, spec: RequestSpec, url: str) -> dict[str, str]:
-        """Request headers; the key only goes to the origin of ``base_url``."""
-        headers = {
-            "Accept": STREAM_ACCEPT if spec.stream else "application/json",
-            "User-Agent": USER_AGENT,
-        }
-        if spec.body is not None:
-            headers["Content-Type"] = "application/json"
-        if url.startswith(self._base_prefix) or origin_of(url) == self._origin:
-            key = self.settings.api_key.get_secret_value()
-            if not key:
-                raise InvalidRequestError(
-                    "api_key", "is not set: pass api_key=... or set ASSISTERR_API_KEY"
-                )
-            headers[API_KEY_HEADER] = key
-        return headers
+        return request_headers(self.settings, spec, url)
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any.

@@ -1,4 +1,5 @@
-"""The API's endpoints as request specs and response parsers, shared by both clients. No I/O."""
+"""The API on the wire: its paths, headers, request specs and response parsers, shared by both
+clients (and by the local server and the probe, which speak the same API). No I/O."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from . import _bounded_json
-from ._constants import API_PREFIX
-from .errors import APIStatusError, MalformedResponseError, status_error
-from .models import (
+from . import bounded_json
+from .errors import APIStatusError, InvalidRequestError, MalformedResponseError, status_error
+from .records import (
     ChatReply,
     HistoryMessage,
     SessionInfo,
@@ -20,9 +20,18 @@ from .models import (
     parse_session_list,
 )
 from .retry import Replay, parse_retry_after
+from .settings import ENV_API_KEY, ClientSettings, origin_of
 from .validation import check_identifier, check_query, path_segment
 
 T = TypeVar("T")
+
+API_PREFIX = "/api/v1/slm"
+"""Every path starts here, then the SLM's handle: ``/api/v1/slm/{handle}/chat/``."""
+API_KEY_HEADER = "X-Api-Key"
+USER_AGENT = "assisterr-integrations/0.1"
+STREAM_ACCEPT = "text/event-stream, application/x-ndjson, application/json;q=0.9, */*;q=0.5"
+MAX_REDIRECTS = 5
+"""307/308 redirects a request follows (others are errors: a POST must not become a GET)."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +62,27 @@ class Call(Generic[T]):
 
     spec: RequestSpec
     parse: Callable[[Any], T]
+
+
+def request_headers(settings: ClientSettings, spec: RequestSpec, url: str) -> dict[str, str]:
+    """The headers of a request to ``url``; the key goes only to the origin of ``base_url``."""
+    headers = {
+        "Accept": STREAM_ACCEPT if spec.stream else "application/json",
+        "User-Agent": USER_AGENT,
+    }
+    if spec.body is not None:
+        headers["Content-Type"] = "application/json"
+    base = settings.base_url
+    if (url.startswith(base) and url[len(base):len(base) + 1] == "/") or (
+        origin_of(url) == origin_of(base)
+    ):
+        key = settings.api_key.get_secret_value()
+        if not key:
+            raise InvalidRequestError(
+                "api_key", f"is not set: pass api_key=... or set {ENV_API_KEY}"
+            )
+        headers[API_KEY_HEADER] = key
+    return headers
 
 
 def _slm_path(handle: str, *parts: str) -> str:
@@ -115,9 +145,9 @@ def decode_json_body(body: bytes, spec: RequestSpec) -> Any:
     if not body.strip():
         return None
     try:
-        return _bounded_json.loads(body)
+        return bounded_json.loads(body)
     except ValueError as exc:  # UnicodeDecodeError and JSONTooDeepError included
-        problem = str(exc) if isinstance(exc, _bounded_json.JSONTooDeepError) else "not JSON"
+        problem = str(exc) if isinstance(exc, bounded_json.JSONTooDeepError) else "not JSON"
         excerpt = body[:200].decode("utf-8", "replace")
         raise MalformedResponseError(
             f"{spec.method} {spec.path} returned a body that is {problem}: {excerpt!r}"
