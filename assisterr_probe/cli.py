@@ -38,7 +38,7 @@ unknown session, a chat body without 'query', a path without its trailing slash)
 
 The recording (--out) holds every request and answer with the API key redacted everywhere,
 so it can be attached to a bug report as it is. Replay it offline with
-  python -m assisterr_core.emulator --replay RECORDING.json
+  python -m assisterr_emulator --replay RECORDING.json
 
 Exit status: 0 when the client understood every answer, 1 when there are findings, 2 for bad
 input (nothing is sent). Settings come from {ENV_API_KEY}, {ENV_HANDLE_NAME} and {ENV_BASE_URL}

@@ -7,15 +7,29 @@ block) counts.
 from __future__ import annotations
 
 import ast
+import difflib
 import importlib
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+
+from assisterr_core.chat import (
+    JSON_OBJECT_PROMPT,
+    JSON_PROMPT_TEMPLATE,
+    TOOL_CHOICE_SENTENCES,
+    TOOL_LISTING,
+    TOOL_PROMPT_TEMPLATE,
+    TRANSCRIPT_HEADING,
+    Llama3Template,
+)
+from assisterr_core.transport import API_KEY_HEADER, API_PREFIX
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_SURFACES = ("assisterr_core", "assisterr_core.transport", "assisterr_core.chat",
                    "assisterr_core.lazy")
 BUILT_ON_THE_CORE = ("langchain_assisterr", "llama_index_assisterr", "llama_index",
-                     "assisterr_probe")
+                     "assisterr_probe", "assisterr_emulator")
 
 
 def imports_of(path: Path, package: str) -> Iterator[tuple[int, str, list[str]]]:
@@ -72,3 +86,59 @@ def test_every_exported_name_exists() -> None:
                for name in getattr(importlib.import_module(module), "__all__", [])
                if not hasattr(importlib.import_module(module), name)]
     assert missing == []
+
+
+def test_the_core_imports_nothing_built_on_it() -> None:
+    """The core stands alone: no integration, no local server, no probe inside it."""
+    upward = [f"{path.relative_to(ROOT)}:{line} imports {module}"
+              for path, package in modules_of("assisterr_core")
+              for line, module, _ in imports_of(path, package)
+              if module.split(".")[0] in BUILT_ON_THE_CORE]
+    assert upward == []
+
+
+def test_importing_the_client_loads_no_server() -> None:
+    """A program that only talks to Assisterr loads neither ``aiohttp.web`` nor the local
+    server, whichever client it uses."""
+    code = ("import sys, assisterr_core\n"
+            "from assisterr_core import AssisterrClient, AsyncAssisterrClient\n"
+            "print(sorted(m for m in sys.modules if m.startswith(('aiohttp.web', "
+            "'assisterr_emulator', 'assisterr_probe'))))")
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True, timeout=60).stdout.strip()
+    assert loaded == "[]"
+
+
+CORE_MARKERS = (TOOL_PROMPT_TEMPLATE, JSON_PROMPT_TEMPLATE, JSON_OBJECT_PROMPT, TOOL_LISTING,
+                *TOOL_CHOICE_SENTENCES.values(), TRANSCRIPT_HEADING, API_PREFIX, API_KEY_HEADER,
+                Llama3Template.start_header, Llama3Template.end_header,
+                Llama3Template.end_of_turn)
+
+
+def string_literals(path: Path) -> Iterator[tuple[int, str]]:
+    """The string constants of a module that are not docstrings, backslashes dropped (a
+    regular expression's escapes hide the text it copies)."""
+    tree = ast.parse(path.read_text(), str(path))
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, ast.Module | ast.ClassDef | ast.FunctionDef)
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) \
+                and id(node) not in docstrings:
+            yield node.lineno, node.value.replace("\\", "")
+
+
+def test_the_local_server_copies_no_marker_of_the_core() -> None:
+    """The local server reads the core's instructions, transcript, paths and key header from
+    the core's own constants: no literal of it repeats one (16 characters in common, or the
+    whole of a shorter marker), so rewording the core cannot silently break the model play."""
+    copies = []
+    for path, _ in modules_of("assisterr_emulator"):
+        for line, literal in string_literals(path):
+            for marker in CORE_MARKERS:
+                match = difflib.SequenceMatcher(None, literal, marker, autojunk=False)
+                common = match.find_longest_match(0, len(literal), 0, len(marker))
+                if common.size >= min(16, len(marker)):
+                    copies.append(f"{path.relative_to(ROOT)}:{line} repeats "
+                                  f"{marker[common.b:common.b + common.size]!r}")
+    assert copies == []

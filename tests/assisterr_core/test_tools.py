@@ -19,7 +19,7 @@ from assisterr_core.chat import (
     tool_instructions,
 )
 from assisterr_core.chat.prompt import ChatTurn, render_query
-from assisterr_core.emulator.tool_player import instance_of, play
+from assisterr_emulator.play.tool_player import instance_of, play
 
 ADD = ToolSpec("add", "Add two integers.", {
     "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},

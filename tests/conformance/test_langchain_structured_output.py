@@ -9,7 +9,7 @@ from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
 from assisterr_core.chat import JSON_OBJECT_PROMPT, json_instructions
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._langchain import model_on
 from .conftest import pattern

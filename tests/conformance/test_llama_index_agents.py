@@ -18,7 +18,7 @@ from llama_index.core.query_engine import RouterQueryEngine
 from llama_index.core.selectors import LLMSingleSelector, PydanticSingleSelector
 from llama_index.core.tools import FunctionTool, QueryEngineTool
 
-from assisterr_core.emulator import EmulatorServer, ScriptedResponder
+from assisterr_emulator import EmulatorServer, ScriptedResponder
 from llama_index_assisterr import Assisterr
 
 from ._llama_index import FRANCE, HANDLE, SLMS, get_weather, make_index, make_llm, multiply

@@ -10,7 +10,7 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.program import FunctionCallingProgram, LLMTextCompletionProgram
 from llama_index.core.prompts import PromptTemplate
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._llama_index import make_llm
 from .conftest import pattern

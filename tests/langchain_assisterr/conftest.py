@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 HANDLE = "test-slm"

@@ -17,7 +17,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 # and CPython 3.11.7's ast.parse can fail ("AST constructor recursion depth mismatch") when
 # that happens deep inside LlamaIndex's instrumented async calls.
 import assisterr_core.transport.async_client  # noqa: F401
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 HANDLE = "test-slm"

@@ -14,7 +14,7 @@ from llama_index.core.tools import FunctionTool
 
 from assisterr_core import AssisterrClient, InvalidRequestError
 from assisterr_core.chat import render_tool_calls, tool_instructions
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 from llama_index_assisterr._tools import tool_spec
 

@@ -23,7 +23,7 @@ from assisterr_core import (
     ServerError,
     UnsupportedContentError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from .conftest import HANDLE, make_llm, run_method

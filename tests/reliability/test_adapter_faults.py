@@ -29,7 +29,7 @@ from assisterr_core import (
     ServerError,
     StreamInterruptedError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 from ._adapters import HANDLE, KINDS, Adapter, build, echo, open_fds

@@ -23,7 +23,6 @@ from assisterr_core import (
     StreamErrorEvent,
 )
 from assisterr_core.chat import ToolSpec, json_values, parse_json_answer, parse_tool_reply
-from assisterr_core.emulator import EmulatorServer
 from assisterr_core.transport.endpoints import chat_call, decode_json_body
 from assisterr_core.transport.errors import status_error
 from assisterr_core.transport.records import (
@@ -32,6 +31,7 @@ from assisterr_core.transport.records import (
     parse_session_id,
     parse_session_list,
 )
+from assisterr_emulator import EmulatorServer
 
 from ._adapters import HANDLE, chat_model
 

@@ -29,7 +29,7 @@ from assisterr_core import (
     InsecureTransportWarning,
     Secret,
 )
-from assisterr_core.emulator import AppThread, EmulatorServer
+from assisterr_emulator import AppThread, EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory
 from llama_index_assisterr import Assisterr
 

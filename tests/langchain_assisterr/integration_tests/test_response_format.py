@@ -11,7 +11,7 @@ from pydantic import BaseModel
 
 from assisterr_core import InvalidRequestError
 from assisterr_core.chat import JSON_OBJECT_PROMPT, json_instructions
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 

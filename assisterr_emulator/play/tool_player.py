@@ -1,4 +1,4 @@
-"""The local server playing a tool-using model: it reads the core's tool and JSON protocols in
+"""The local server playing a tool-using model: it reads the core's tool and JSON instructions in
 a query and answers them. No model runs here, and nothing is tuned to a particular prompt.
 
 - Tools offered and no result yet: call the tool whose name, description and parameters
@@ -10,6 +10,8 @@ a query and answers them. No model runs here, and nothing is tuned to a particul
   JSON value when one is asked for, or in plain text quoting the results.
 - A JSON value asked for (a schema, or "a JSON object" whose keys the message names in
   quotes): an instance made the same way.
+
+Every marker it looks for is derived from the core's templates, never copied.
 """
 
 from __future__ import annotations
@@ -20,24 +22,27 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..chat import (
+from assisterr_core.chat import (
     JSON_OBJECT_PROMPT,
     JSON_PROMPT_TEMPLATE,
     TOOL_CHOICE_SENTENCES,
+    TOOL_LISTING,
     TOOL_PROMPT_TEMPLATE,
     json_values,
 )
+
 from .question import stems
 from .schema_filler import SchemaFiller
+from .transcript import split_transcript, template_pattern
 
 _TOOLS_START = TOOL_PROMPT_TEMPLATE.split("{tools}", 1)[0].strip()
 _TOOLS_END = TOOL_PROMPT_TEMPLATE.rsplit("\n", 1)[1]
 _JSON_ASK = JSON_PROMPT_TEMPLATE.split("{schema}", 1)[0].strip()
 _MUST_CALL_ANY = TOOL_CHOICE_SENTENCES["any"]
-_MUST_CALL = re.compile(r'You must call the tool "([^"]+)" now\.')
-# One listed tool, as ``assisterr_core.tools.tool_instructions`` writes it.
-_TOOL_LINE = re.compile(r"^- (\S+): (.*)\n  arguments \(JSON schema\): (\{.*\})$", re.M)
-_LABEL = re.compile(r"^(User|Assistant|Tool result(?: \(([^)]*)\))?): ?(.*)$")
+_MUST_CALL = re.compile(template_pattern(TOOL_CHOICE_SENTENCES["named"], name='[^"]+'))
+_TOOL_LINE = re.compile(
+    "^" + template_pattern(TOOL_LISTING, name=r"\S+", description=".*", parameters=r"\{.*\}")
+    + "$", re.M)
 _QUOTED_KEY = re.compile(r"(?<!\w)['\"“]([A-Za-z_]\w*)['\"”](?!\w)")
 
 Tool = tuple[str, str, Any]
@@ -45,7 +50,7 @@ Tool = tuple[str, str, Any]
 
 
 def play(query: str, handle: str) -> str | None:
-    """The reply a tool-using model would give, or None when the query has no protocol."""
+    """The reply a tool-using model would give, or None when the query has no instructions."""
     asked = _read(query)
     if asked is None:
         return None
@@ -146,24 +151,14 @@ def _schema_asked(query: str) -> tuple[Mapping[str, Any] | None, tuple[int, int]
 def _newest_turn(conversation: str) -> tuple[str, list[str], set[str]]:
     """The user's newest message, the tool results after it and the tools it called.
 
-    A lone message comes unlabelled; a transcript labels its turns ("User: ...",
-    "Assistant: ...", "Tool result (name): ..."), each running until the next label.
+    A lone message comes unlabelled; a transcript labels its turns.
     """
-    turns: list[tuple[str, str]] = []
-    preamble: list[str] = []
-    for line in conversation.splitlines():
-        label = _LABEL.match(line)
-        if label:
-            turns.append((label[1].split(" ")[0], label[3]))
-        elif turns:
-            turns[-1] = (turns[-1][0], f"{turns[-1][1]}\n{line}")
-        elif line.strip() != "Conversation so far:":
-            preamble.append(line)
-    users = [i for i, (role, _) in enumerate(turns) if role == "User"]
-    message = turns[users[-1]][1] if users else "\n".join(preamble)
+    preamble, turns = split_transcript(conversation)
+    users = [i for i, (role, _) in enumerate(turns) if role == "user"]
+    message = turns[users[-1]][1] if users else preamble
     since = turns[users[-1] + 1:] if users else turns
-    results = [text.strip() for role, text in since if role == "Tool"]
-    called = {call.get("name") for role, text in since if role == "Assistant"
+    results = [text for role, text in since if role == "tool"]
+    called = {call.get("name") for role, text in since if role == "assistant"
               for value in json_values(text) if isinstance(value, dict)
               for call in value.get("tool_calls", []) if isinstance(call, dict)}
     return message.strip(), results, {name for name in called if isinstance(name, str)}

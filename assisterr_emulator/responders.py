@@ -7,11 +7,13 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from .react_player import play as play_react
-from .tool_player import play as play_tools
+from assisterr_core.chat import TRANSCRIPT_LABELS
+
+from .play import play_react, play_tools
 
 _FIRST_QUESTION = re.compile(r"\b(first|earliest|initial)\s+(question|message)\b", re.I)
-_TRANSCRIPT_USER = re.compile(r"^User: (.*)$", re.M)
+_USER_LABEL = TRANSCRIPT_LABELS["user"] + ": "
+_TRANSCRIPT_USER = re.compile(rf"^{re.escape(_USER_LABEL)}(.*)$", re.M)
 _QUESTION_LINE = re.compile(r"^(?:Query|Question|Query_str):\s*(.+)$", re.M | re.I)
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -38,8 +40,8 @@ Responder = Callable[[ResponderRequest], "str | Iterable[str]"]
 def default_responder(request: ResponderRequest) -> str:
     """Deterministic replies: plays tool calls, recalls the first question, else echoes.
 
-    Queries that carry the tool or JSON protocol of :mod:`assisterr_core.tools` are
-    answered by :mod:`.tool_player`.
+    Queries that carry the core's tool or JSON instructions, or LlamaIndex's ReAct format,
+    are answered by :mod:`.play`.
     It reads earlier turns from the session history, or from a transcript rendered into
     the query ("User: ..." lines), so memory works in both modes.
     """
@@ -57,7 +59,7 @@ def default_responder(request: ResponderRequest) -> str:
     if grounded:
         return f"Hello from {request.handle}! From the context: {grounded}"
     last_line = request.query.strip().splitlines()[-1]
-    last_line = last_line.removeprefix("User: ")
+    last_line = last_line.removeprefix(_USER_LABEL)
     return f"Hello from {request.handle}! You said: {last_line}"
 
 

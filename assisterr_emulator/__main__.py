@@ -1,4 +1,5 @@
-"""``python -m assisterr_core.emulator``: serve the local Assisterr-compatible API."""
+"""``assisterr-emulator`` (or ``python -m assisterr_emulator``): serve the local
+Assisterr-compatible API."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from .server import EmulatorServer
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m assisterr_core.emulator",
+        prog="assisterr-emulator",
         description="Serve a local Assisterr-compatible API (in memory, for offline work).",
     )
     parser.add_argument("--host", default="127.0.0.1")

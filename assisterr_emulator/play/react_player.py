@@ -1,4 +1,4 @@
-"""The emulator playing a ReAct agent's model: it reads LlamaIndex's ReAct prompt and answers it.
+"""The local server playing a ReAct agent's model: it reads LlamaIndex's ReAct prompt, answers it.
 
 Nothing is tuned to a prompt's wording: a query is a ReAct one when its instructions list
 tools as ``> Tool Name:`` / ``Tool Description:`` / ``Tool Args:`` entries (none at all is
@@ -11,7 +11,8 @@ fine) and lay out the ``Thought:`` / ``Action:`` / ``Action Input:`` / ``Observa
 - observations since the question: a ``Thought`` and an ``Answer`` that quotes them.
 
 The conversation after the instructions is read in the transcript form of
-:func:`assisterr_core.transcript_template` or in Llama-3 header blocks.
+:func:`assisterr_core.transcript_template` or in the header blocks of
+:class:`assisterr_core.Llama3Template`.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ import json
 import re
 from typing import Any
 
+from assisterr_core.chat import Llama3Template
+
 from .tool_player import Tool, choose_tool, instance_of
+from .transcript import split_transcript
 
 _TOOL_ENTRY = re.compile(
     r"^> Tool Name: ([^\n]+)\nTool Description: (.*?)\nTool Args: (?=\{)", re.M | re.S
@@ -30,12 +34,9 @@ _STEP_MARKERS = ("Thought:", "Action:", "Action Input:", "Observation:", "Answer
 # after the format, else the last code fence of the format examples.
 _CONVERSATION_HEADING = re.compile(r"^#+ Current Conversation[ \t]*$", re.M)
 _FENCE = re.compile(r"^```[ \t]*$", re.M)
-_LLAMA3_TURN = re.compile(
-    r"<\|start_header_id\|>(\w+)<\|end_header_id\|>\n\n(.*?)(?=<\|eot_id\|>|<\|start_header_id\|>|\Z)",
-    re.S,
-)
-_TRANSCRIPT_LABEL = re.compile(r"^(User|Assistant|System|Tool result(?: \([^)\n]*\))?): ", re.M)
-_ROLES = {"User": "user", "Assistant": "assistant", "System": "system"}
+_START, _END, _END_OF_TURN = (re.escape(token) for token in (
+    Llama3Template.start_header, Llama3Template.end_header, Llama3Template.end_of_turn))
+_LLAMA3_TURN = re.compile(rf"{_START}(\w+){_END}\n\n(.*?)(?={_END_OF_TURN}|{_START}|\Z)", re.S)
 _OBSERVATION = "Observation:"
 
 
@@ -80,7 +81,9 @@ def _conversation(query: str) -> str | None:
     if headings:
         start = headings[-1].end()
         # the heading's own paragraph ends at a blank line, or where a Llama-3 block begins
-        ends = [i for i in (query.find("\n\n", start + 1), query.find("<|", start)) if i >= 0]
+        ends = [i for i in (query.find("\n\n", start + 1),
+                            query.find(Llama3Template.start_header, start),
+                            query.find(Llama3Template.end_of_turn, start)) if i >= 0]
         return query[min(ends, default=len(query)):]
     fences = list(_FENCE.finditer(query))
     if len(fences) < 2:
@@ -105,12 +108,5 @@ def _turns(conversation: str) -> list[tuple[str, str]]:
     if blocks:
         return [(role if role != "ipython" else "tool", text.strip()) for role, text in blocks
                 if text.strip()]
-    labels = list(_TRANSCRIPT_LABEL.finditer(conversation))
-    head = conversation[: labels[0].start() if labels else len(conversation)]
-    head = head.strip().removeprefix("Conversation so far:").strip()
-    turns = [("user", head)] if head else []
-    for i, label in enumerate(labels):
-        end = labels[i + 1].start() if i + 1 < len(labels) else len(conversation)
-        role = _ROLES.get(label.group(1), "tool")
-        turns.append((role, conversation[label.end():end].strip()))
-    return turns
+    head, turns = split_transcript(conversation)
+    return [("user", head), *turns] if head else turns

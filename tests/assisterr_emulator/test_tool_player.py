@@ -15,7 +15,7 @@ from assisterr_core.chat import (
     tool_instructions,
 )
 from assisterr_core.chat.prompt import ChatTurn, render_query
-from assisterr_core.emulator.tool_player import choose_tool, instance_of, play
+from assisterr_emulator.play.tool_player import choose_tool, instance_of, play
 
 
 def _tool(name: str, description: str, required: bool = True, **properties: Any) -> ToolSpec:

@@ -10,7 +10,8 @@ from typing import Any
 
 from aiohttp import web
 
-from ..transport import MAX_QUERY_CHARS
+from assisterr_core.transport import API_KEY_HEADER, API_PREFIX, MAX_QUERY_CHARS
+
 from .config import EmulatorConfig, Fault, ReceivedRequest
 from .framing import ChunkPattern
 from .replay import CannedAnswer, ReplayProfile
@@ -23,7 +24,7 @@ _request_key = getattr(web, "RequestKey", None)
 BODY_KEY: Any = _request_key("parsed_body", object) if _request_key else "parsed_body"
 FAULT_KEY: Any = _request_key("fault", object) if _request_key else "fault"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-PREFIX = "/api/v1/slm/{handle}"
+PREFIX = API_PREFIX + "/{handle}"
 # Take any query the clients let through: the longest, JSON-escaped at 6 bytes a character.
 MAX_BODY_BYTES = MAX_QUERY_CHARS * 6 + 1024
 
@@ -93,7 +94,7 @@ async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamR
     replay = state.config.replay
     if replay is not None and replay.slashless is not None and not request.path.endswith("/"):
         return _slashless_answer(request, replay)
-    denied = _check_key(state.config, request.headers.get("X-Api-Key"))
+    denied = _check_key(state.config, request.headers.get(API_KEY_HEADER))
     if denied is not None:
         return denied
     handle = request.match_info.get("handle")
@@ -104,7 +105,7 @@ async def _faults_and_log(request: web.Request, handler: Handler) -> web.StreamR
 
 def _check_key(config: EmulatorConfig, key: str | None) -> web.Response | None:
     if not key:
-        return _refused(config, "auth", 401, "Missing X-Api-Key header")
+        return _refused(config, "auth", 401, f"Missing {API_KEY_HEADER} header")
     if config.api_key is not None and key != config.api_key:
         return _refused(config, "auth", 401, "Invalid API key")
     return None
@@ -156,7 +157,7 @@ def _query_or_error(request: web.Request) -> str | web.Response:
 
 def _session_or_error(request: web.Request) -> Session | web.Response:
     state = _state(request)
-    owner = owner_of(request.headers["X-Api-Key"])
+    owner = owner_of(request.headers[API_KEY_HEADER])
     session = state.find_session(request.match_info["handle"], request.match_info["sid"], owner)
     if session is None:
         return _refused(state.config, "not_found", 404, "Session not found")
@@ -265,7 +266,7 @@ async def _cut_off(request: web.Request, frames: list[bytes], content_type: str)
 
 
 async def _create_session(request: web.Request) -> web.StreamResponse:
-    owner = owner_of(request.headers["X-Api-Key"])
+    owner = owner_of(request.headers[API_KEY_HEADER])
     state = _state(request)
     session = state.create_session(request.match_info["handle"], owner)
     replay = state.config.replay
@@ -273,7 +274,7 @@ async def _create_session(request: web.Request) -> web.StreamResponse:
 
 
 async def _list_sessions(request: web.Request) -> web.StreamResponse:
-    owner = owner_of(request.headers["X-Api-Key"])
+    owner = owner_of(request.headers[API_KEY_HEADER])
     handle = request.match_info["handle"]
     sessions = [s for s in _state(request).sessions.values()
                 if s.handle == handle and s.owner == owner]

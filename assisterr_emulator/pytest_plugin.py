@@ -1,6 +1,8 @@
-"""Pytest fixtures for testing code that talks to Assisterr, offline.
+"""Pytest fixtures for testing code that talks to Assisterr, offline. Opt-in: add
 
-Installed as a pytest plugin with this package:
+    pytest_plugins = ["assisterr_emulator.pytest_plugin"]
+
+to your root ``conftest.py``, or run ``pytest -p assisterr_emulator.pytest_plugin``.
 
 - ``assisterr_server``: one local Assisterr-compatible server per test session, on a
   free loopback port;
@@ -11,29 +13,21 @@ Installed as a pytest plugin with this package:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pytest
 
-if TYPE_CHECKING:
-    from .emulator import EmulatorServer
+from .server import EmulatorServer
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Import the clients and the server up front, outside any test.
-
-    pytest rewrites this package's modules as a plugin's; doing that lazily, deep inside
-    an instrumented async call, can trip a CPython 3.11 parser error ("AST constructor
-    recursion depth mismatch").
-    """
-    from . import emulator  # noqa: F401
-    from .transport import async_client, sync_client  # noqa: F401
+    """Import both clients up front, outside any test: a first import deep inside an
+    instrumented async call can trip a CPython 3.11 parser error ("AST constructor recursion
+    depth mismatch")."""
+    from assisterr_core import AssisterrClient, AsyncAssisterrClient  # noqa: F401
 
 
 @pytest.fixture(scope="session")
 def assisterr_server() -> Iterator[EmulatorServer]:
-    from .emulator import EmulatorServer
-
     with EmulatorServer() as server:
         yield server
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from assisterr_core.transport import API_KEY_HEADER
+
 from .framing import BUILT_IN_STYLES, StreamStyle
 
 if TYPE_CHECKING:
@@ -110,4 +112,4 @@ class ReceivedRequest:
 
     @property
     def api_key(self) -> str | None:
-        return self.headers.get("X-Api-Key")
+        return self.headers.get(API_KEY_HEADER)
