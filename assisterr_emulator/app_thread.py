@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 from types import TracebackType
 
@@ -15,22 +16,26 @@ from aiohttp import web
 
 
 class AppThread:
-    """One application, its own event loop, one daemon thread. A context manager."""
+    """One application, its own event loop, one daemon thread. A context manager.
+
+    With ``ssl_context`` it serves https (for tests of TLS settings)."""
 
     def __init__(
         self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0,
-        name: str = "aiohttp-app",
+        name: str = "aiohttp-app", ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.app = app
         self.host = host
         self.port = port
         self.name = name
+        self.ssl_context = ssl_context
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
 
     @property
     def base_url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.ssl_context is not None else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def start(self) -> AppThread:
         """Start serving; returns once the port accepts connections."""
@@ -44,7 +49,7 @@ class AppThread:
 
         async def serve() -> None:
             await runner.setup()
-            await web.SockSite(runner, sock).start()
+            await web.SockSite(runner, sock, ssl_context=self.ssl_context).start()
 
         def run() -> None:
             loop = asyncio.new_event_loop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -27,17 +28,19 @@ class EmulatorServer:
         *,
         host: str = "127.0.0.1",
         port: int = 0,
+        ssl_context: ssl.SSLContext | None = None,
         responder: Responder | None = None,
         replay: str | Path | Recording | ReplayProfile | None = None,
         **config_fields: Any,
     ) -> None:
-        """``replay``: a probe recording (file or loaded) or profile to answer as it shows."""
+        """``replay``: a probe recording (file or loaded) or profile to answer as it shows;
+        ``ssl_context``: serve https with it."""
         self.config = config or EmulatorConfig(**config_fields)
         if replay is not None:
             self.config.replay = load_profile(replay)
         self.state = EmulatorState(self.config, responder)
         self._serving = AppThread(build_app(self.state), host=host, port=port,
-                                  name="assisterr-emulator")
+                                  name="assisterr-emulator", ssl_context=ssl_context)
 
     @property
     def host(self) -> str:

@@ -1,5 +1,6 @@
-"""Talking to the Assisterr API: settings, the two clients, errors, retries, stream decoding,
-and the API's wire format (paths, headers, request specs, reply parsers).
+"""Talking to the Assisterr API: settings, the two clients and how they are shared, errors,
+retries, stream decoding, and the API's wire format (paths, headers, request specs, reply
+parsers).
 
 Importing this package imports neither ``requests`` nor ``aiohttp``: each client loads its
 transport when first named.
@@ -61,15 +62,20 @@ from .records import (
 from .retry import Replay, RetryPolicy, parse_retry_after
 from .settings import (
     DEFAULT_BASE_URL,
+    DEFAULT_MAX_CONNECTIONS,
+    DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
     ENV_BASE_URL,
     ENV_HANDLE_NAME,
     ClientSettings,
     InsecureTransportWarning,
     Secret,
+    SettingsFields,
     Timeout,
     TimeoutLike,
+    Verify,
 )
+from .shared import SharedClients
 from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
 from .validation import MAX_QUERY_CHARS, check_identifier, check_query, path_segment
 
@@ -81,6 +87,8 @@ __all__ = [
     "API_KEY_HEADER",
     "API_PREFIX",
     "DEFAULT_BASE_URL",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_RETRIES",
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "ENV_HANDLE_NAME",
@@ -114,12 +122,15 @@ __all__ = [
     "Secret",
     "ServerError",
     "SessionInfo",
+    "SettingsFields",
+    "SharedClients",
     "StreamDecoder",
     "StreamErrorEvent",
     "StreamInterruptedError",
     "Timeout",
     "TimeoutLike",
     "UnsupportedContentError",
+    "Verify",
     "chat_call",
     "chat_spec",
     "check_identifier",

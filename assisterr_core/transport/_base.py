@@ -4,14 +4,14 @@ and the one exit every failure of a call leaves through."""
 from __future__ import annotations
 
 import os
-import urllib.request
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
 from . import _process
 from .clock import SYSTEM_CLOCK, Clock
 from .endpoints import RequestSpec, request_headers
+from .environment import environment_ca_bundle, environment_proxy
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -21,7 +21,12 @@ from .errors import (
     scrub_secret,
 )
 from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
-from .settings import ClientSettings, Secret, Timeout, TimeoutLike
+from .settings import ClientSettings, Timeout, Verify
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .settings import SettingsFields
 
 ALREADY_DONE = b"true"  # the body of a delete found done on a resend
 
@@ -29,34 +34,23 @@ ALREADY_DONE = b"true"  # the body of a delete found done on a resend
 class BaseClient:
     """Settings and every decision that needs no I/O; subclasses only move bytes.
 
-    A client pickles and copies as its settings: the copy builds its own connections when
-    first used. Connections belong to the process that opened them: after ``fork``, the
-    child's copy of a client opens its own (see :mod:`._process`).
+    Built from ``settings``, or from the fields of :meth:`ClientSettings.resolve` (the key,
+    the URL, timeouts, retries and the transport options). A client pickles and copies as
+    its settings: the copy builds its own connections when first used. Connections belong
+    to the process that opened them: after ``fork``, the child's copy of a client opens its
+    own (see :mod:`._process`).
     """
 
     def __init__(
         self,
         *,
-        api_key: str | Secret | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutLike | None = None,
-        max_retries: int | None = None,
-        max_connections: int | None = None,
         settings: ClientSettings | None = None,
         clock: Clock | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> None:
-        self.settings = settings or ClientSettings.resolve(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-        )
+        self.settings = settings or ClientSettings.resolve(**fields)
         self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
         self.clock = clock or SYSTEM_CLOCK
-        self._base_prefix = self.settings.base_url + "/"
-        self._proxies = urllib.request.getproxies()
-        self._base_proxy = self._lookup_proxy(self._base_prefix)
         self._pid = os.getpid()
         self._setup()
         _process.track(self)
@@ -91,21 +85,18 @@ class BaseClient:
         return request_headers(self.settings, spec, url)
 
     def _proxy_for(self, url: str) -> str | None:
-        """The proxy the environment names for ``url`` (HTTPS_PROXY, NO_PROXY, ...), if any.
+        """The proxy for ``url``: the settings' own, else the environment's if trusted."""
+        if self.settings.proxy is not None:
+            return self.settings.proxy
+        return environment_proxy(url) if self.settings.trust_env else None
 
-        Worked out once for ``base_url``'s origin (``proxy_bypass`` reads the environment
-        on every call); only a redirect elsewhere asks again.
-        """
-        if url.startswith(self._base_prefix):
-            return self._base_proxy
-        return self._lookup_proxy(url)
-
-    def _lookup_proxy(self, url: str) -> str | None:
-        parts = urlsplit(url)
-        proxy = self._proxies.get(parts.scheme)
-        if not proxy or urllib.request.proxy_bypass(parts.hostname or ""):
-            return None
-        return proxy
+    def _verify(self) -> Verify:
+        """What TLS trusts: the settings' own choice, else the environment's CA bundle if
+        trusted, else the system's CAs (True)."""
+        verify = self.settings.verify
+        if verify is True and self.settings.trust_env:
+            return environment_ca_bundle() or True
+        return verify
 
     def _redirect_url(
         self, spec: RequestSpec, url: str, status: int, headers: Mapping[str, str]

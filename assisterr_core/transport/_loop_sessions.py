@@ -132,6 +132,26 @@ class LoopSessions:
         if entry is not None:
             await entry.close()
 
+    def close_all(self) -> None:
+        """Close every loop's session: at once on a loop that is idle, soon on one that runs
+        (another thread's, or this one's), and give up those of closed loops."""
+        if self._map.pid != os.getpid():
+            self._after_fork()  # the parent's sessions are not this process's to close
+        with self._map.lock:
+            entries = list(self._map.by_loop.values())
+            self._map.by_loop.clear()
+        for entry in entries:
+            loop = entry.loop
+            if loop.is_closed():
+                with _registry_lock:
+                    _open.discard(entry)
+                _release_on_closed_loop(entry.session)
+            elif loop.is_running():
+                with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+                    loop.call_soon_threadsafe(_start_close, entry)
+            else:
+                loop.run_until_complete(entry.close())
+
     def _after_fork(self) -> None:
         """In a forked child: abandon the parent's sessions (the map object stays, as the
         client's finalizer holds it)."""

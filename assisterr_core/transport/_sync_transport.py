@@ -18,6 +18,7 @@ import itertools
 import math
 import os
 import socket
+import ssl
 import threading
 import time
 from http.cookiejar import DefaultCookiePolicy
@@ -215,7 +216,23 @@ _POOLS: dict[str, type[HTTPConnectionPool]] = {"http": _Pool, "https": _TLSPool}
 
 
 class _Adapter(HTTPAdapter):
-    """``requests``' adapter, on the pools above (SOCKS proxies keep their own)."""
+    """``requests``' adapter, on the pools above (SOCKS proxies keep their own), with the
+    caller's SSL context if there is one (the way requests' docs say to give one)."""
+
+    def __init__(self, ssl_context: ssl.SSLContext | None = None, **kwargs: Any) -> None:
+        self.ssl_context = ssl_context
+        super().__init__(**kwargs)
+
+    def build_connection_pool_key_attributes(
+        self, request: requests.PreparedRequest, verify: Any, cert: Any = None
+    ) -> Any:
+        host, pool = super().build_connection_pool_key_attributes(request, verify, cert)
+        if self.ssl_context is None:
+            return host, pool
+        # The context decides what to trust: requests' own choices would override it.
+        chosen = {key: value for key, value in pool.items()
+                  if key not in ("ca_certs", "ca_cert_dir", "cert_reqs")}
+        return host, {**chosen, "ssl_context": self.ssl_context}
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -240,15 +257,18 @@ class _Session(requests.Session):
         return None
 
 
-def pooled_session(max_connections: int) -> requests.Session:
-    """A ``requests`` session for the client: pooled, no cookies, environment read once."""
+def pooled_session(
+    max_connections: int, ssl_context: ssl.SSLContext | None = None
+) -> requests.Session:
+    """A ``requests`` session for the client: pooled, no cookies, and no environment read of
+    its own (the client resolves proxies and CA bundles itself, see :mod:`.environment`)."""
     session = _Session()
-    adapter = _Adapter(pool_connections=4, pool_maxsize=max_connections)
+    adapter = _Adapter(ssl_context, pool_connections=4, pool_maxsize=max_connections)
     session.mount("https://", adapter)
     session.mount("http://", adapter)
     # Cookies are the one mutable part of a Session shared by threads; the API needs none.
     session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
-    session.trust_env = False  # the client reads the environment once, not per request
+    session.trust_env = False  # requests would also read .netrc at every request
     return session
 
 

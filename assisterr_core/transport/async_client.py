@@ -9,7 +9,10 @@ session at once.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
+import os
+import ssl
 from collections.abc import AsyncGenerator
 from types import TracebackType
 from typing import TypeVar
@@ -96,6 +99,11 @@ class AsyncAssisterrClient(BaseClient):
 
     aclose = close
 
+    def close_sessions(self) -> None:
+        """Close this client's connection pools on every event loop, from sync code: at once
+        on a loop that is idle, soon on one that runs."""
+        self._sessions.close_all()
+
     async def __aenter__(self) -> AsyncAssisterrClient:
         return self
 
@@ -109,12 +117,17 @@ class AsyncAssisterrClient(BaseClient):
 
     async def _call(self, call: Call[T]) -> T:
         try:
-            body = await self._send(call.spec, self._loop_deadline())
-            assert isinstance(body, bytes)
-            return call.parse(decode_json_body(body, call.spec))
+            return await self._answer(call)
         except Exception as exc:
             error = self._public_error(exc)
-        raise error  # outside the handler: no chained transport exception
+        # Outside the handler: no chained transport exception. The traceback shows this
+        # frame only, which holds no body (a server may echo the key in one).
+        raise error
+
+    async def _answer(self, call: Call[T]) -> T:
+        body = await self._send(call.spec, self._loop_deadline())
+        assert isinstance(body, bytes)
+        return call.parse(decode_json_body(body, call.spec))
 
     async def _iter_stream(self, spec: RequestSpec) -> AsyncGenerator[str, None]:
         deltas = self._stream_deltas(spec)
@@ -194,6 +207,7 @@ class AsyncAssisterrClient(BaseClient):
             response = await session.request(
                 spec.method, url, data=data, headers=self._headers(spec, url),
                 allow_redirects=False, proxy=self._proxy_for(url),
+                ssl=_as_aiohttp_ssl(self._verify()),
             )
         except BaseException:
             if isinstance(data, _PacedBody):
@@ -233,8 +247,8 @@ class AsyncAssisterrClient(BaseClient):
             sock_read=self.timeout.read,
         )
         connector = aiohttp.TCPConnector(limit=self.settings.max_connections)
-        # trust_env=False: aiohttp would read .netrc on a worker thread for every request;
-        # proxies from the environment are resolved once, in the base class, instead.
+        # trust_env=False: aiohttp would read .netrc and the proxy variables on worker
+        # threads at every request; the base class resolves proxies and CA bundles.
         session = aiohttp.ClientSession(
             connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar(),
             trust_env=False,
@@ -305,6 +319,19 @@ class _PacedBody(aiohttp.payload.Payload):
         transport = self._transport
         if not self._finished and transport is not None:
             transport.abort()  # even if closing: a close would wait for the peer to read
+
+
+def _as_aiohttp_ssl(verify: bool | str | ssl.SSLContext) -> bool | ssl.SSLContext:
+    """aiohttp's ``ssl``: a CA bundle path becomes a context trusting it."""
+    return _trusting(verify) if isinstance(verify, str) else verify
+
+
+@functools.lru_cache(maxsize=8)
+def _trusting(bundle: str) -> ssl.SSLContext:
+    """A default context that trusts the CA bundle (a file, or a directory of them)."""
+    if os.path.isdir(bundle):
+        return ssl.create_default_context(capath=bundle)
+    return ssl.create_default_context(cafile=bundle)
 
 
 def _loop_time() -> float:

@@ -36,6 +36,7 @@ class InvalidRequestError(AssisterrError, ValueError):
 
     def __init__(self, field: str, problem: str) -> None:
         self.field = field
+        self.problem = problem
         super().__init__(f"{field}: {problem}")
 
 

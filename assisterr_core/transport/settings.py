@@ -6,9 +6,10 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import ssl
 import warnings
 from dataclasses import dataclass, field
-from typing import TypeAlias
+from typing import TypeAlias, TypedDict
 from urllib.parse import urlsplit
 
 from .errors import InvalidRequestError
@@ -111,15 +112,44 @@ TimeoutLike: TypeAlias = Timeout | float | tuple[float, float] | tuple[float, fl
 (connect, read, total), or a :class:`Timeout`."""
 
 
+Verify: TypeAlias = bool | str | ssl.SSLContext
+"""TLS verification: True (the system's CAs, or the environment's bundle), False (none: for
+tests only), the path of a CA bundle file or directory, or an :class:`ssl.SSLContext`."""
+
+
+class SettingsFields(TypedDict, total=False):
+    """The keyword arguments of :meth:`ClientSettings.resolve`, which clients and
+    integrations pass on as they are."""
+
+    api_key: str | Secret | None
+    base_url: str | None
+    timeout: TimeoutLike | None
+    max_retries: int | None
+    max_connections: int | None
+    proxy: str | None
+    verify: Verify | None
+    trust_env: bool | None
+
+
 @dataclass(frozen=True)
 class ClientSettings:
-    """Everything a client needs to reach the API. Build it with :meth:`resolve`."""
+    """Everything a client needs to reach the API. Build it with :meth:`resolve`.
+
+    Transport options: ``max_connections`` (the pool size), ``proxy`` (a proxy URL for
+    every request), ``verify`` (see :data:`Verify`) and ``trust_env`` (whether proxies and
+    a CA bundle are also taken from the environment, see :mod:`.environment`; an explicit
+    ``proxy`` or ``verify`` wins). A settings object with an ``SSLContext`` cannot be
+    pickled: pass a CA bundle path to send it to worker processes.
+    """
 
     api_key: Secret = field(repr=False)
     base_url: str = DEFAULT_BASE_URL
     timeout: Timeout = field(default_factory=Timeout)
     max_retries: int = DEFAULT_MAX_RETRIES
     max_connections: int = DEFAULT_MAX_CONNECTIONS
+    proxy: str | None = field(default=None, repr=False)  # its URL may hold credentials
+    verify: Verify = True
+    trust_env: bool = True
 
     @classmethod
     def resolve(
@@ -130,8 +160,16 @@ class ClientSettings:
         timeout: TimeoutLike | None = None,
         max_retries: int | None = None,
         max_connections: int | None = None,
+        proxy: str | None = None,
+        verify: Verify | None = None,
+        trust_env: bool | None = None,
     ) -> ClientSettings:
-        """Fill what the caller left out from the environment, then from the defaults."""
+        """Check what the caller gave; fill the rest from the environment (the key and the
+        URL: :data:`ENV_API_KEY`, :data:`ENV_BASE_URL`), then from the defaults."""
+        if api_key is not None and not isinstance(api_key, str | Secret):
+            raise InvalidRequestError(
+                "api_key", f"must be a string, got {type(api_key).__name__} (value not shown)"
+            )
         key = api_key if isinstance(api_key, Secret) else Secret(api_key or "")
         if not key:
             key = Secret(os.environ.get(ENV_API_KEY, ""))
@@ -140,9 +178,12 @@ class ClientSettings:
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidRequestError("max_retries", f"must be an int >= 0, got {retries!r}")
-        connections = max_connections or DEFAULT_MAX_CONNECTIONS
-        if connections < 1:
-            raise InvalidRequestError("max_connections", "must be >= 1")
+        connections = DEFAULT_MAX_CONNECTIONS if max_connections is None else max_connections
+        if isinstance(connections, bool) or not isinstance(connections, int) or connections < 1:
+            raise InvalidRequestError(
+                "max_connections", f"must be an int >= 1, got {connections!r}"
+            )
+        options = _transport_options(proxy, verify, trust_env)
         if key and _is_insecure(url):
             warnings.warn(
                 f"The Assisterr API key would be sent over plain http to {urlsplit(url).hostname};"
@@ -150,13 +191,36 @@ class ClientSettings:
                 InsecureTransportWarning,
                 stacklevel=3,
             )
-        return cls(key, url, Timeout.coerce(timeout), retries, connections)
+        return cls(key, url, Timeout.coerce(timeout), retries, connections, *options)
 
     def __repr__(self) -> str:
         return (
             f"ClientSettings(base_url={self.base_url!r}, timeout={self.timeout!r}, "
             f"max_retries={self.max_retries}, api_key={'set' if self.api_key else 'unset'})"
         )
+
+
+def _transport_options(
+    proxy: str | None, verify: Verify | None, trust_env: bool | None
+) -> tuple[str | None, Verify, bool]:
+    """``proxy``, ``verify`` and ``trust_env`` checked (the proxy's URL is never shown: it
+    may hold credentials)."""
+    if proxy is not None:
+        parts = urlsplit(proxy) if isinstance(proxy, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise InvalidRequestError("proxy", "must be an http(s) URL (value not shown)")
+    if verify is None:
+        verify = True
+    if isinstance(verify, str):
+        if not os.path.exists(verify):
+            raise InvalidRequestError("verify", f"no CA bundle at {verify!r}")
+    elif not isinstance(verify, bool | ssl.SSLContext):
+        raise InvalidRequestError(
+            "verify", f"must be a bool, a CA bundle path or an ssl.SSLContext, got {verify!r}"
+        )
+    if trust_env is not None and not isinstance(trust_env, bool):
+        raise InvalidRequestError("trust_env", f"must be a bool, got {trust_env!r}")
+    return proxy, verify, True if trust_env is None else trust_env
 
 
 def _seconds(value: object, name: str) -> float:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import http.client
 import itertools
 import os
+import ssl
 import threading
 from collections.abc import Generator, Iterator
 from types import TracebackType
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import requests
 import urllib3.exceptions
@@ -39,8 +40,13 @@ from .errors import (
     StreamInterruptedError,
 )
 from .records import ChatReply, HistoryMessage, SessionInfo
-from .settings import ClientSettings, Secret, TimeoutLike
+from .settings import ClientSettings
 from .stream_decoder import StreamDecoder
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .settings import SettingsFields
 
 T = TypeVar("T")
 MAX_BODY_BYTES = 64 * 1024 * 1024
@@ -61,27 +67,15 @@ class AssisterrClient(BaseClient):
     def __init__(
         self,
         *,
-        api_key: str | Secret | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutLike | None = None,
-        max_retries: int | None = None,
-        max_connections: int | None = None,
         settings: ClientSettings | None = None,
         http_session: requests.Session | None = None,
         clock: Clock | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> None:
         self._owns_session = http_session is None
         self._http = http_session
         self._lock = threading.Lock()
-        super().__init__(
-            api_key=api_key,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            max_connections=max_connections,
-            settings=settings,
-            clock=clock,
-        )
+        super().__init__(settings=settings, clock=clock, **fields)
 
     def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
@@ -138,13 +132,11 @@ class AssisterrClient(BaseClient):
         if http is None:
             with self._lock:
                 if self._http is None:
-                    self._http = pooled_session(self.settings.max_connections)
-                    # The CA bundle is read from the environment once, not per request.
-                    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get(
-                        "CURL_CA_BUNDLE"
+                    verify = self.settings.verify
+                    self._http = pooled_session(
+                        self.settings.max_connections,
+                        verify if isinstance(verify, ssl.SSLContext) else None,
                     )
-                    if bundle:
-                        self._http.verify = bundle
                 http = self._http
         return http
 
@@ -165,17 +157,22 @@ class AssisterrClient(BaseClient):
 
     def _call(self, call: Call[T]) -> T:
         try:
-            deadline = self._start_deadline()
-            try:
-                body = self._send(call.spec, deadline)
-            finally:
-                if deadline is not None:
-                    watchdog.stop(deadline)
-            assert isinstance(body, bytes)
-            return call.parse(decode_json_body(body, call.spec))
+            return self._answer(call)
         except Exception as exc:
             error = self._public_error(exc)
-        raise error  # outside the handler: no chained transport exception
+        # Outside the handler: no chained transport exception. The traceback shows this
+        # frame only, which holds no body (a server may echo the key in one).
+        raise error
+
+    def _answer(self, call: Call[T]) -> T:
+        deadline = self._start_deadline()
+        try:
+            body = self._send(call.spec, deadline)
+        finally:
+            if deadline is not None:
+                watchdog.stop(deadline)
+        assert isinstance(body, bytes)
+        return call.parse(decode_json_body(body, call.spec))
 
     def _iter_stream(self, spec: RequestSpec) -> Generator[str, None, None]:
         try:
@@ -235,6 +232,7 @@ class AssisterrClient(BaseClient):
                     stream=True,
                     allow_redirects=False,
                     proxies=_as_requests_proxies(self._proxy_for(url)),
+                    verify=_as_requests_verify(self._verify()),
                 )
                 status = response.status_code
                 if status >= 300:
@@ -283,6 +281,11 @@ class AssisterrClient(BaseClient):
 
 def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
     return {"http": proxy, "https": proxy} if proxy else {}
+
+
+def _as_requests_verify(verify: bool | str | ssl.SSLContext) -> bool | str:
+    """requests' ``verify``: a context is given to the pools instead (and verifies)."""
+    return True if isinstance(verify, ssl.SSLContext) else verify
 
 
 def _iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
