@@ -15,23 +15,28 @@ from langchain_core.language_models import (
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     AliasChoices,
     ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationError,
     field_validator,
-    model_validator,
 )
-from typing_extensions import Self
 
-from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
+from assisterr_core import InvalidRequestError, QueryTemplate
 from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, tool_choice_name
-from assisterr_core.transport import TimeoutLike, check_identifier
+from assisterr_core.transport import (
+    DEFAULT_MAX_RETRIES,
+    ENV_API_KEY,
+    SettingsFields,
+    SharedClients,
+    TimeoutLike,
+    Verify,
+    check_identifier,
+)
 
-from . import _clients
 from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
@@ -84,17 +89,29 @@ class ChatAssisterr(BaseChatModel):
     model: str = Field(validation_alias=AliasChoices(*MODEL_NAMES))
     """Handle name of the SLM (also taken as ``model_name``, like ChatOpenAI, or
     ``handle_name``, the API's word)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("ASSISTERR_API_KEY", default=None)
-    )
-    """API key; defaults to ``ASSISTERR_API_KEY``. Checked when a request is made."""
-    base_url: str | None = Field(default_factory=from_env("ASSISTERR_BASE_URL", default=None))
+    api_key: SecretStr | None = None
+    """API key; defaults to ``ASSISTERR_API_KEY`` (read when the model is built). Checked
+    when a request is made."""
+    base_url: str | None = None
     """API root; defaults to ``ASSISTERR_BASE_URL``, else the public service."""
     timeout: TimeoutLike | None = None
     """Seconds to wait for each read, ``(connect, read)``, ``(connect, read, total)`` or an
     ``assisterr_core.Timeout``; ``total`` bounds a whole call, a stream included."""
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     """Retries of requests that cannot have reached the model (never a sent chat)."""
+    max_connections: int | None = None
+    """Connections pooled for sync calls and per event loop (default 100)."""
+    proxy: str | None = Field(default=None, exclude=True, repr=False)
+    """A proxy URL for every request. Default: the environment's (``HTTPS_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``, ...), read at each request."""
+    verify: Verify = Field(default=True, exclude=True, repr=False)
+    """TLS verification: True (the system's CAs, or ``REQUESTS_CA_BUNDLE``), the path of a CA
+    bundle, an ``ssl.SSLContext``, or False (tests only)."""
+    client: Any = Field(default=None, exclude=True, repr=False)
+    """An ``assisterr_core.AssisterrClient`` to use for sync calls instead of the one shared
+    by models with the same settings. Yours: the model never closes it."""
+    async_client: Any = Field(default=None, exclude=True, repr=False)
+    """An ``assisterr_core.AsyncAssisterrClient`` for async calls, likewise."""
     session_id: str | None = None
     """Server-side session to talk in; only the system text and the newest human message
     are then sent."""
@@ -115,40 +132,72 @@ class ChatAssisterr(BaseChatModel):
     """Instructions of ``with_structured_output``: a ``str.format`` template with
     ``{schema}`` (the JSON schema)."""
 
-    _settings: ClientSettings = PrivateAttr()
-    _client: AssisterrClient = PrivateAttr()
+    _clients: SharedClients | None = PrivateAttr(default=None)
 
-    # Validation errors never echo the input: it may hold the API key.
+    # Validation errors never echo the input; the key reaches pydantic as a SecretStr.
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _check_arguments(cls, values: Any) -> Any:
-        """The SLM named once; sampling controls warned about and dropped; typos refused
-        (pydantic would drop an unknown name silently)."""
-        if not isinstance(values, dict):
-            return values
-        return checked_arguments("ChatAssisterr", values, _known_arguments(cls))
+    def __init__(self, **data: Any) -> None:
+        """Arguments and connection settings are checked before pydantic sees them (the
+        environment fills what is left out); a refusal is an ``InvalidRequestError``, or
+        pydantic's ``ValidationError`` for a field of the wrong type."""
+        refusal = self._build(data)
+        if refusal is not None:
+            data.clear()  # the refusal's traceback shows this frame: it must not hold the key
+            raise refusal
+
+    def _build(self, data: dict[str, Any]) -> Exception | None:
+        """Initialise the model from ``data``; the error to raise if it cannot be, detached
+        from the frames that saw the key."""
+        try:
+            values = checked_arguments("ChatAssisterr", data, _known_arguments(type(self)))
+            clients = SharedClients.connect(
+                client=values.get("client"), async_client=values.get("async_client"),
+                **_settings_fields(values),
+            )
+            key = clients.settings.api_key.get_secret_value()
+            values.update(api_key=SecretStr(key) if key else None,
+                          base_url=clients.settings.base_url)
+            super().__init__(**values)
+        except InvalidRequestError as error:
+            return type(error)(error.field, error.problem)
+        except ValidationError as error:
+            return error.with_traceback(None)
+        self._clients = clients
+        return None
 
     @field_validator("session_id")
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else check_identifier(value, "session_id")
 
-    @model_validator(mode="after")
-    def _build_clients(self) -> Self:
-        self._settings = _clients.resolve_settings(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-        self._client = _clients.sync_client(self._settings)
-        return self
+    def _connection(self) -> SharedClients:
+        """The clients this model uses (from its fields if it was made without
+        ``__init__``, as ``model_construct`` does)."""
+        if self._clients is None:
+            self._clients = SharedClients.connect(
+                client=self.client, async_client=self.async_client,
+                **_settings_fields(dict(self)),
+            )
+        return self._clients
+
+    @property
+    def _client(self) -> AssisterrClient:
+        return self._connection().client
 
     @property
     def _async_client(self) -> AsyncAssisterrClient:
-        return _clients.async_client(self._settings)
+        return self._connection().async_client
+
+    def close(self) -> None:
+        """Release the connections of the clients this model uses: a client shared with
+        other models stays open while they use it, a given one is never closed. Calls after
+        this open new connections."""
+        self._connection().close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, closing the running loop's connections before it returns."""
+        await self._connection().aclose()
 
     @property
     def _llm_type(self) -> str:
@@ -156,13 +205,13 @@ class ChatAssisterr(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "ASSISTERR_API_KEY"}
+        return {"api_key": ENV_API_KEY}
 
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
         return {
             "model": self.model,
-            "base_url": self._settings.base_url,
+            "base_url": self._connection().settings.base_url,
             "session_id": self.session_id,
             "stop": self.stop,
         }
@@ -364,6 +413,21 @@ class ChatAssisterr(BaseChatModel):
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
+
+
+def _settings_fields(values: Mapping[str, Any]) -> SettingsFields:
+    """The connection settings among a model's arguments (a SecretStr key unwrapped)."""
+    key = values.get("api_key")
+    fields: SettingsFields = {
+        "api_key": key.get_secret_value() if isinstance(key, SecretStr) else key,
+        "base_url": values.get("base_url"),
+        "timeout": values.get("timeout"),
+        "max_retries": values.get("max_retries"),
+        "max_connections": values.get("max_connections"),
+        "proxy": values.get("proxy"),
+        "verify": values.get("verify"),
+    }
+    return fields
 
 
 def _known_arguments(cls: type[ChatAssisterr]) -> set[str]:

@@ -7,7 +7,6 @@ parsing tool calls, shaping responses) lives in ``_messages``, ``_tools`` and ``
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +22,13 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+)
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 
 # re-exported by llama-index-core without __all__
@@ -36,13 +41,21 @@ from llama_index.core.prompts import PromptTemplate
 from assisterr_core import (
     SAMPLING_PARAMETERS,
     ChatReply,
-    ClientSettings,
+    InvalidRequestError,
     QueryTemplate,
     transcript_template,
     warn_ignored_parameters,
 )
 from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, acut_stream, cut_stream
-from assisterr_core.transport import AssisterrClient, TimeoutLike, check_identifier
+from assisterr_core.transport import (
+    DEFAULT_MAX_RETRIES,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    SharedClients,
+    TimeoutLike,
+    Verify,
+    check_identifier,
+)
 
 from ._messages import chat_query, completion_query
 from ._responses import (
@@ -70,9 +83,8 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
-    from assisterr_core.transport import AsyncAssisterrClient
+    from assisterr_core.transport import AssisterrClient, AsyncAssisterrClient
 
-ENV_API_KEY = "ASSISTERR_API_KEY"
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
 
@@ -141,15 +153,31 @@ class Assisterr(FunctionCallingLLM):
         description=f"The API key; read from {ENV_API_KEY} when not given.",
     )
     base_url: str = Field(
-        default="", description="The API root; from ASSISTERR_BASE_URL, else the public API."
+        default="",
+        description=f"The API root; from {ENV_BASE_URL}, else the public API.",
     )
-    timeout: TimeoutLike = Field(
-        default=120.0,
+    timeout: TimeoutLike | None = Field(
+        default=None,
         description="Seconds to wait for each read (a reply, or a stream's next chunk), a "
         "(connect, read) or (connect, read, total) tuple, or an assisterr_core.Timeout; "
-        "checked like the core client's.",
+        "checked like the core client's (default: 10 s to connect, 120 s per read).",
     )
-    max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0,
+                             description="Retries on transient failures.")
+    max_connections: int | None = Field(
+        default=None, description="Connections pooled for sync calls and per event loop "
+        "(default 100).",
+    )
+    proxy: str | None = Field(
+        default=None, exclude=True, repr=False,
+        description="A proxy URL for every request; default: the environment's (HTTPS_PROXY, "
+        "ALL_PROXY, NO_PROXY, ...), read at each request.",
+    )
+    verify: Verify = Field(
+        default=True, exclude=True, repr=False,
+        description="TLS verification: True (the system's CAs, or REQUESTS_CA_BUNDLE), a CA "
+        "bundle path, an ssl.SSLContext, or False (tests only).",
+    )
     session_id: str | None = Field(
         default=None, description="A server-side session: send only the system text and the "
         "turns since the model's last reply."
@@ -180,10 +208,7 @@ class Assisterr(FunctionCallingLLM):
         "API has no length control).",
     )
 
-    _settings: ClientSettings | None = PrivateAttr(default=None)
-    _client: AssisterrClient | None = PrivateAttr(default=None)
-    _async_client: AsyncAssisterrClient | None = PrivateAttr(default=None)
-    _owns_client: bool = PrivateAttr(default=True)
+    _clients: SharedClients = PrivateAttr()
 
     def __init__(
         self,
@@ -194,33 +219,44 @@ class Assisterr(FunctionCallingLLM):
         async_client: AsyncAssisterrClient | None = None,
         **kwargs: Any,
     ) -> None:
+        refusal = self._build(model, api_key, client, async_client, kwargs)
+        if refusal is not None:
+            del api_key  # the refusal's traceback shows this frame: it must not hold the key
+            raise refusal
+
+    def _build(
+        self, model: str, api_key: str | SecretStr | None, client: AssisterrClient | None,
+        async_client: AsyncAssisterrClient | None, kwargs: dict[str, Any],
+    ) -> Exception | None:
+        """Initialise the LLM; the error to raise if it cannot be, detached from the frames
+        that saw the key."""
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
-        model = check_identifier(model, "handle")
-        if kwargs.get("session_id") is not None:
-            kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
-        ignored = SAMPLING_PARAMETERS.intersection(kwargs)
-        warn_ignored_parameters(type(self).__name__, ignored)  # code ported from elsewhere runs
-        for name in ignored:
-            del kwargs[name]
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        key = key or os.environ.get(ENV_API_KEY) or None
-        settings = ClientSettings.resolve(
-            api_key=key,
-            base_url=kwargs.pop("base_url", None) or None,
-            timeout=kwargs.get("timeout"),
-            max_retries=kwargs.get("max_retries"),
-        )
-        fields: dict[str, Any] = {
-            "model": model,
-            "api_key": SecretStr(key) if key else None,
-            "base_url": settings.base_url,
-        }
-        super().__init__(**fields, **kwargs)
-        self._settings = settings
-        self._client = client
-        self._async_client = async_client
-        self._owns_client = client is None
+        try:
+            model = check_identifier(model, "handle")
+            if kwargs.get("session_id") is not None:
+                kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
+            ignored = SAMPLING_PARAMETERS.intersection(kwargs)
+            warn_ignored_parameters(type(self).__name__, ignored, stacklevel=4)
+            for name in ignored:
+                del kwargs[name]
+            clients = SharedClients.connect(
+                client=client, async_client=async_client,
+                api_key=api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key,
+                base_url=kwargs.pop("base_url", None) or None,
+                timeout=kwargs.get("timeout"), max_retries=kwargs.get("max_retries"),
+                max_connections=kwargs.get("max_connections"), proxy=kwargs.get("proxy"),
+                verify=kwargs.get("verify"),
+            )
+            key = clients.settings.api_key.get_secret_value()
+            super().__init__(model=model, api_key=SecretStr(key) if key else None,
+                             base_url=clients.settings.base_url, **kwargs)
+        except InvalidRequestError as error:
+            return type(error)(error.field, error.problem)
+        except ValidationError as error:
+            return error.with_traceback(None)
+        self._clients = clients
+        return None
 
     @classmethod
     def class_name(cls) -> str:
@@ -237,34 +273,27 @@ class Assisterr(FunctionCallingLLM):
             model_name=self.model,
         )
 
-    # -- clients: built once, on first use, from one settings object ---------------------
+    # -- clients: shared per settings, as ChatAssisterr's are (see SharedClients) ---------
 
     @property
     def client(self) -> AssisterrClient:
-        """The sync client (created on first use unless one was injected)."""
-        if self._client is None:
-            self._client = AssisterrClient(settings=self._client_settings())
-        return self._client
+        """The sync client: the one given, else the one shared by equal settings."""
+        return self._clients.client
 
     @property
     def async_client(self) -> AsyncAssisterrClient:
-        """The async client (created on first use; it imports aiohttp)."""
-        if self._async_client is None:
-            from assisterr_core.transport import AsyncAssisterrClient
+        """The async client (the first use imports aiohttp), likewise."""
+        return self._clients.async_client
 
-            self._async_client = AsyncAssisterrClient(settings=self._client_settings())
-        return self._async_client
+    def close(self) -> None:
+        """Release the connections of the clients this LLM uses, sync and async: a client
+        shared with other models stays open while they use it, a given one is never closed.
+        Calls after this open new connections."""
+        self._clients.close()
 
-    def _client_settings(self) -> ClientSettings:
-        if self._settings is None:
-            key = self.api_key.get_secret_value() if self.api_key else None
-            self._settings = ClientSettings.resolve(
-                api_key=key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._settings
+    async def aclose(self) -> None:
+        """:meth:`close`, closing the running loop's connections before it returns."""
+        await self._clients.aclose()
 
     # -- completion ----------------------------------------------------------------------
 
@@ -476,8 +505,4 @@ class Assisterr(FunctionCallingLLM):
         deltas = self.async_client.stream(self.model, ask.query, session_id=ask.session_id)
         return acut_stream(deltas, ask.stop) if ask.stop else deltas
 
-    def close(self) -> None:
-        """Release the sync client's pooled connections (an injected client is left open)."""
-        if self._client is not None and self._owns_client:
-            self._client.close()
 

@@ -7,9 +7,8 @@ import warnings
 
 import pytest
 from langchain_core.language_models import BaseChatModel
-from pydantic import ValidationError
 
-from assisterr_core import IgnoredParameterWarning
+from assisterr_core import IgnoredParameterWarning, InvalidRequestError
 from langchain_assisterr import ChatAssisterr
 
 
@@ -26,9 +25,9 @@ def test_sampling_controls_are_accepted_with_a_warning_naming_each() -> None:
 
 
 def test_a_misspelt_argument_is_refused_with_the_name_it_resembles() -> None:
-    with pytest.raises(ValidationError, match=r"'sesion_id' \(did you mean 'session_id'\?\)"):
+    with pytest.raises(InvalidRequestError, match=r"'sesion_id' \(did you mean 'session_id'\?\)"):
         ChatAssisterr(model="slm", sesion_id="abc")
-    with pytest.raises(ValidationError, match=r"unexpected argument.*'organization'"):
+    with pytest.raises(InvalidRequestError, match=r"unexpected argument.*'organization'"):
         ChatAssisterr(model="slm", organization="acme")
 
 
@@ -37,16 +36,16 @@ def test_the_slm_is_taken_as_model_model_name_or_handle_name_once() -> None:
                                                               "handle_name")]
     assert names == ["slm"] * 3
     assert ChatAssisterr(model="slm").model_name == "slm"
-    with pytest.raises(ValidationError, match="two different SLMs"):
+    with pytest.raises(InvalidRequestError, match="two different SLMs"):
         ChatAssisterr(model="a", model_name="b")
 
 
 def test_a_missing_model_is_named_as_model_and_no_input_is_echoed() -> None:
-    with pytest.raises(ValidationError) as missing:
+    with pytest.raises(InvalidRequestError) as missing:
         ChatAssisterr(api_key="sk-very-secret")
-    assert "`model` is required, the handle name of the Assisterr SLM" in str(missing.value)
+    assert "model: is required, the handle name of the Assisterr SLM" in str(missing.value)
     assert "handle_name" not in str(missing.value)
-    with pytest.raises(ValidationError) as wrong:
+    with pytest.raises(InvalidRequestError) as wrong:
         ChatAssisterr(model="slm", api_key="sk-very-secret", max_retries="many")
     assert "sk-very-secret" not in str(missing.value) + str(wrong.value)
 
