@@ -52,38 +52,185 @@ if TYPE_CHECKING:
 
 
 class ChatAssisterr(BaseChatModel):
-    """Chat with an Assisterr SLM.
+    """Chat with an Assisterr small language model (SLM).
 
-    Stateless by default: the conversation is rendered into the one query the API takes
-    (a lone human message is sent as is). With ``session_id`` (field, or
-    ``invoke(..., session_id=...)``) the server keeps the user and assistant turns, so only
-    the system text and the newest human message are sent, rendered like a conversation
-    (the message alone, as is, when there is no system text). ``stop`` sequences are
-    applied client-side. Errors are the core's typed errors
-    (``assisterr_core.AuthenticationError``, ``NotFoundError``, ...).
+    The Assisterr API takes one query string and answers text. The conversation is rendered
+    into that query (a lone human message is sent as it is), stop sequences are cut
+    client-side, and tools and structured output travel as instructions in the query, read
+    back from the reply: they are as good as the SLM is at following them. Errors are the
+    core's typed errors (`assisterr_core.AuthenticationError`, `NotFoundError`, ...).
 
-    Tools and structured output work over the text-only API by instructions in the query
-    (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
-    are as good as the SLM is at following them. With tools bound, a stream holds the reply
-    back and yields it as one parsed chunk, equal to what ``invoke`` returns. A call to an
-    unknown tool, or with arguments off the schema, stays in ``invalid_tool_calls`` when
-    chunks are added (as LangGraph does), its error then written in its ``args``. In a
-    session, tool instructions are sent with the turns since the model's last reply (the
-    new user message or the tool results). A ``response_format`` bound or passed to a call
-    (OpenAI's shapes, a pydantic model or a JSON schema) asks for a JSON answer the same
-    way; the message then holds that JSON alone, as ``ProviderStrategy`` expects.
+    ???+ info "Setup"
 
-    Sampling controls of other providers (``temperature``, ``max_tokens``, ...) are accepted
-    with an ``IgnoredParameterWarning``: the API has none. Any other unknown argument is
-    refused. ``profile`` tells LangChain the truth: text only, tools and structured output.
+        Install the package with its LangChain extra and set `ASSISTERR_API_KEY` (and
+        `ASSISTERR_BASE_URL` for another server, such as the local one of
+        `assisterr_emulator`, which every example below runs against in the tests).
 
-    Example:
-        .. code-block:: python
+        ```bash
+        pip install -U "assisterr-integrations[langchain]"
+        export ASSISTERR_API_KEY="your-api-key"
+        ```
 
-            from langchain_assisterr import ChatAssisterr
+    ??? info "Key init args — model params"
 
-            model = ChatAssisterr(model="my-slm")  # key from ASSISTERR_API_KEY
-            model.invoke("Hello!")
+        | Param | Description |
+        | --- | --- |
+        | `model` | Handle name of the SLM (`str`; also `model_name`, `handle_name`). |
+        | `session_id` | A server-side session, where the server keeps the turns. |
+        | `stop` | Stop sequences, merged with each call's, cut client-side. |
+        | `streaming` | True: `invoke` streams too (callbacks get every token). |
+        | `query_template` | Renders the conversation (default: a transcript). |
+        | `tool_prompt_template` | The instructions that offer bound tools. |
+        | `json_prompt_template` | The instructions that ask for a JSON answer. |
+
+        Sampling controls of other providers (`temperature`, `max_tokens`, ...) are accepted
+        with an `IgnoredParameterWarning`: the API has none. Any other unknown argument is
+        refused, with the name it resembles.
+
+    ??? info "Key init args — client params"
+
+        | Param | Description |
+        | --- | --- |
+        | `api_key` | Read from `ASSISTERR_API_KEY` if not given. |
+        | `base_url` | Read from `ASSISTERR_BASE_URL`, else the public service. |
+        | `timeout` | Seconds, `(connect, read)` or `(connect, read, total)`. |
+        | `max_retries` | Retries of requests that cannot have reached the model (2). |
+        | `max_connections` | The connection pool's size (100). |
+        | `proxy` | A proxy URL (default: the environment's, read at each request). |
+        | `verify` | TLS: True, a CA bundle path, an `ssl.SSLContext`, or False. |
+        | `client` | Your own `AssisterrClient` (never closed by the model). |
+        | `async_client` | Your own `AsyncAssisterrClient`, likewise. |
+
+        Without `client` and `async_client`, models with equal settings share their clients.
+
+    ??? info "Instantiate"
+
+        ```python
+        from langchain_assisterr import ChatAssisterr
+
+        model = ChatAssisterr(
+            model="my-slm",
+            timeout=(10, 120),
+            max_retries=2,
+            # api_key="...",  # else ASSISTERR_API_KEY
+        )
+        ```
+
+    ??? info "Invoke"
+
+        ```python
+        messages = [
+            ("system", "You are a helpful translator. Translate the user sentence to French."),
+            ("human", "I love programming."),
+        ]
+        model.invoke(messages)
+        ```
+
+        ```txt
+        AIMessage(content="J'adore la programmation.", response_metadata={...})
+        ```
+
+    ??? info "Stream"
+
+        ```python
+        for chunk in model.stream(messages):
+            print(chunk.text, end="")
+        ```
+
+        With tools bound or a JSON answer asked for, the reply is held back and comes as one
+        last chunk, parsed: equal to what `invoke` returns.
+
+    ??? info "Async"
+
+        ```python
+        await model.ainvoke(messages)
+
+        async for chunk in model.astream(messages):
+            print(chunk.text, end="")
+
+        await model.abatch([messages])
+        ```
+
+    ??? info "Tool calling"
+
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given location.'''
+
+            location: str = Field(description="The city, e.g. Paris")
+
+
+        model_with_tools = model.bind_tools([GetWeather])
+        ai_msg = model_with_tools.invoke("What is the weather like in Paris?")
+        ai_msg.tool_calls
+        ```
+
+        ```txt
+        [{'name': 'GetWeather', 'args': {'location': 'Paris'}, 'id': 'call_...',
+          'type': 'tool_call'}]
+        ```
+
+        `tool_choice` takes "auto", "any"/"required", a tool's name, True (the only tool) or
+        "none"; the SLM is asked, not forced. A call to an unknown tool, or with arguments off
+        the schema, goes to `invalid_tool_calls`, and stays there when chunks are added (as
+        LangGraph does). In a session, the instructions are sent with the turns since the
+        model's last reply (the new message, or the tool results).
+
+    ??? info "Structured output"
+
+        ```python
+        class Joke(BaseModel):
+            '''A joke to tell the user.'''
+
+            setup: str = Field(description="The setup of the joke")
+            punchline: str = Field(description="The punchline")
+
+
+        structured_model = model.with_structured_output(Joke)
+        structured_model.invoke("Tell me a joke about cats")
+        ```
+
+        ```txt
+        Joke(setup='Why was the cat sitting on the computer?',
+             punchline='To keep an eye on the mouse!')
+        ```
+
+        `method` is "json_schema" (default), "json_mode" or "function_calling". A
+        `response_format` bound or passed to a call (OpenAI's shapes, a pydantic model or a
+        JSON schema) asks for a JSON answer too; the message then holds that JSON alone, as
+        `ProviderStrategy` expects.
+
+    ??? info "A conversation kept on the server"
+
+        ```python
+        from langchain_assisterr import AssisterrChatMessageHistory
+
+        history = AssisterrChatMessageHistory.from_chat_model(model)  # opens a session
+        model.invoke("My name is Ann.", session_id=history.session_id)
+        model.invoke("What was my first question?", session_id=history.session_id)
+        [message.text for message in history.messages]
+        ```
+
+        In a session only the system text and the newest human message are sent: the
+        server already holds the earlier turns.
+
+    ??? info "Response metadata"
+
+        ```python
+        ai_msg = model.invoke(messages)
+        ai_msg.response_metadata
+        ```
+
+        ```txt
+        {'model_provider': 'assisterr', 'model_name': 'my-slm', 'finish_reason': 'stop',
+         'message_at': '2025-01-31T12:00:00.123456+00:00'}
+        ```
+
+        The API reports no token usage: messages carry no `usage_metadata`. `profile` says
+        what the SLM can do through this class: text only, tools and structured output.
     """
 
     model: str = Field(validation_alias=AliasChoices(*MODEL_NAMES))

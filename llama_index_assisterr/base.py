@@ -101,19 +101,18 @@ class _Ask:
 
 
 class Assisterr(FunctionCallingLLM):
-    """An Assisterr SLM, addressed by its handle name, for LlamaIndex.
+    """An Assisterr small language model (SLM), addressed by its handle name, for LlamaIndex.
 
     Stateless by default: chat calls render the whole conversation into one query. With
     ``session_id`` (a field, or a per-call keyword) the server keeps the user and assistant
     turns, so only the system text (system messages, ``system_prompt``, a chat engine's
     retrieved context) and the turns since the model's last reply are sent, rendered through
     ``query_template`` (a lone message, as is, when there is no system text). A ``stop``
-    keyword cuts replies client-side. Connection settings (key, URL, timeout, retries) are
-    fixed when the instance is built; clients may be injected with ``client=`` and
-    ``async_client=``. Sampling parameters of other providers (``temperature``,
-    ``max_tokens``, ...) are accepted with an ``IgnoredParameterWarning``: the API has none.
+    keyword cuts replies client-side. Sampling parameters of other providers
+    (``temperature``, ``max_tokens``, ...) are accepted with an ``IgnoredParameterWarning``:
+    the API has none.
 
-    Function calling is by prompt, on the core's tool protocol (the one ``ChatAssisterr``
+    Function calling is by prompt, with the core's tool instructions (those ``ChatAssisterr``
     uses): ``chat_with_tools`` and its async and streaming forms write the tools into the
     query (``tool_prompt_template``) and read the calls back from the reply as
     ``ToolCallBlock``s, so ``FunctionAgent``, ``AgentWorkflow``, ``predict_and_call`` and
@@ -134,15 +133,99 @@ class Assisterr(FunctionCallingLLM):
       ``FunctionCallingProgram``) a reply without one raises ValueError saying why.
 
     Structured outputs (``structured_predict``, its async and streaming forms,
-    ``as_structured_llm``) ask for a bare JSON answer with the core's JSON protocol
+    ``as_structured_llm``) ask for a bare JSON answer with the core's JSON instructions
     (``json_prompt_template``) in the default and ``LLM`` program modes, and read it
     forgivingly: one JSON object is easier for a small model than a call wrapping it.
     ``pydantic_program_mode=PydanticProgramMode.FUNCTION`` uses LlamaIndex's
-    ``FunctionCallingProgram`` on the tool protocol instead.
+    ``FunctionCallingProgram`` on the tool instructions instead.
 
-    Example:
-        ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
-        ``llm.complete("Hello")``.
+    Args:
+        model: the SLM's handle name.
+        api_key: the API key; read from ``ASSISTERR_API_KEY`` when not given.
+        base_url: the API root; from ``ASSISTERR_BASE_URL``, else the public service.
+        timeout: seconds per read, ``(connect, read)`` or ``(connect, read, total)``.
+        max_retries: retries of requests that cannot have reached the model.
+        max_connections: the connection pool's size (default 100).
+        proxy: a proxy URL for every request (default: the environment's).
+        verify: TLS verification: True, a CA bundle path, an ``ssl.SSLContext``, or False.
+        client: your own ``assisterr_core.AssisterrClient`` (never closed by the LLM).
+        async_client: your own ``assisterr_core.AsyncAssisterrClient``, likewise. Without
+            them, LLMs and chat models with equal settings share their clients.
+        session_id: a server-side session to talk in.
+        query_template: renders a conversation into the query (e.g. ``Llama3Template()``).
+        tool_prompt_template: the instructions that offer tools.
+        json_prompt_template: the instructions that ask for a JSON answer.
+        context_window: tokens the SLM reads at most (the API does not say).
+        num_output: tokens LlamaIndex keeps free for the reply when it sizes prompts.
+
+    Examples:
+        `pip install "assisterr-integrations[llama-index]"`, set ``ASSISTERR_API_KEY``.
+
+        ```python
+        from llama_index.llms.assisterr import Assisterr
+
+        llm = Assisterr(model="my-slm")
+
+        print(llm.complete("Paul Graham is "))
+
+        for r in llm.stream_complete("Paul Graham is "):
+            print(r.delta, end="")
+        ```
+
+        Chat, with a system prompt, and asynchronously:
+
+        ```python
+        from llama_index.core.llms import ChatMessage
+
+        messages = [
+            ChatMessage(role="system", content="You are a pirate with a colorful personality."),
+            ChatMessage(role="user", content="What is your name?"),
+        ]
+        print(llm.chat(messages))
+
+        print(await llm.acomplete("Paul Graham is "))
+        ```
+
+        Function calling:
+
+        ```python
+        from llama_index.core.tools import FunctionTool
+
+
+        def multiply(a: int, b: int) -> int:
+            '''Multiply two integers and return the result.'''
+            return a * b
+
+
+        response = llm.predict_and_call([FunctionTool.from_defaults(fn=multiply)],
+                                        "What is 3 times 4?")
+        print(response)  # 12
+        ```
+
+        Structured output:
+
+        ```python
+        from llama_index.core.prompts import PromptTemplate
+        from pydantic import BaseModel
+
+
+        class Song(BaseModel):
+            name: str
+            artist: str
+
+
+        song = llm.structured_predict(Song, PromptTemplate("Name a song by {artist}."),
+                                      artist="Queen")
+        ```
+
+        A conversation kept on the server:
+
+        ```python
+        session = llm.client.create_session("my-slm")
+        llm.chat([ChatMessage(role="user", content="My name is Ann.")], session_id=session)
+        llm.chat([ChatMessage(role="user", content="What was my first question?")],
+                 session_id=session)
+        ```
     """
 
     model: str = Field(description="The SLM's handle name.")
@@ -351,6 +434,8 @@ class Assisterr(FunctionCallingLLM):
 
     # -- function calling by prompt -------------------------------------------------------
 
+    # Underscored but not private: FunctionCallingLLM declares it abstract, the one hook its
+    # chat_with_tools, predict_and_call and agents expect a function-calling LLM to fill.
     def _prepare_chat_with_tools(
         self,
         tools: Sequence[BaseTool],

@@ -3,10 +3,10 @@ it can do (no network)."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 
 import pytest
-from langchain_core.language_models import BaseChatModel
 
 from assisterr_core import IgnoredParameterWarning, InvalidRequestError
 from langchain_assisterr import ChatAssisterr
@@ -64,8 +64,20 @@ def test_the_profile_says_text_only_with_tools_and_structured_output() -> None:
         "max_input_tokens": 8192}
 
 
-def test_langchain_core_still_routes_input_through_the_hook_we_override() -> None:
-    """ChatAssisterr refuses bytes input in langchain-core's private ``_convert_input``.
-    If this fails, langchain-core changed it: move the check to where input is now read."""
-    assert BaseChatModel._convert_input.__code__.co_varnames[:2] == ("self", "model_input")
-    assert ChatAssisterr._convert_input is not BaseChatModel._convert_input
+def test_bytes_are_refused_at_every_entry_point_through_the_one_hook_we_override() -> None:
+    """ChatAssisterr refuses bytes in langchain-core's private ``_convert_input``, where every
+    entry point turns its input into messages (without it, bytes would read as a sequence of
+    messages and fail obscurely). If this fails, langchain-core no longer routes some entry
+    point through that hook: move the check to where input is now read."""
+    model = ChatAssisterr(model="slm", api_key="k", base_url="http://127.0.0.1:9")
+
+    async def astream() -> None:
+        async for _ in model.astream(b"hi"):
+            pass
+
+    refused = "input: must be a string, messages or a prompt value, got bytes"
+    for call in (lambda: model.invoke(b"hi"), lambda: list(model.stream(b"hi")),
+                 lambda: model.batch([b"hi"]), lambda: asyncio.run(model.ainvoke(b"hi")),
+                 lambda: asyncio.run(astream())):
+        with pytest.raises(InvalidRequestError, match=refused):
+            call()
