@@ -1,5 +1,5 @@
 """Structured answers for LlamaIndex: which program serves each ``pydantic_program_mode``,
-the core's JSON protocol instead of LlamaIndex's default format text, and a forgiving
+the core's JSON instructions instead of LlamaIndex's default format text, and a forgiving
 reader for the reply, whole or streamed.
 
 LlamaIndex's ``PydanticOutputParser`` appends its schema after the prompt is formatted but
@@ -132,7 +132,7 @@ async def astream_answers(
 def json_program(
     llm: LLM, output_cls: type[BaseModel], prompt: BasePromptTemplate, template: str
 ) -> LLMTextCompletionProgram:  # type: ignore[type-arg]
-    """A text-completion program on the JSON protocol; the caller's prompt is not mutated."""
+    """A text-completion program on the JSON instructions; the caller's prompt is not mutated."""
     return LLMTextCompletionProgram(
         output_parser=JsonAnswerParser(output_cls, template),
         output_cls=output_cls,
@@ -145,7 +145,7 @@ def structured_program(
     llm: FunctionCallingLLM, output_cls: type[BaseModel], prompt: BasePromptTemplate,
     json_template: str,
 ) -> BasePydanticProgram[Any] | None:
-    """The program for ``llm.pydantic_program_mode``: the JSON protocol in the default and
+    """The program for ``llm.pydantic_program_mode``: the JSON instructions in the default and
     LLM modes, a required call of the output class as a tool in FUNCTION mode; None for
     the modes LlamaIndex serves itself (OPENAI, GUIDANCE, ...)."""
     mode = llm.pydantic_program_mode

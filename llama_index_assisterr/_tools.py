@@ -1,4 +1,4 @@
-"""Function calling for ``Assisterr`` on the core's prompted tool protocol. Pure code.
+"""Function calling for ``Assisterr`` by prompt, with the core's tool instructions. Pure code.
 
 LlamaIndex tools become :class:`~assisterr_core.chat.ToolSpec`s and instructions in the
 query; a reply becomes an assistant message whose calls are ``ToolCallBlock``s (what
@@ -64,7 +64,7 @@ class ToolRequest:
         return cls(tools, choice, bool(kwargs.get("parallel_tool_calls", True)))
 
     def instructions(self, template: str) -> str | None:
-        """The protocol text for the query; none when the choice is "none"."""
+        """The instructions for the query; none when the choice is "none"."""
         return None if self.choice == "none" else tool_instructions(self.tools, self.choice,
                                                                       template)
 

@@ -90,7 +90,7 @@ dispatcher = get_dispatcher(__name__)
 
 
 @dataclass(frozen=True)
-class _Ask:
+class PreparedQuery:
     """One call, ready to send: the query, the session (if any), the stop sequences, and
     the tools whose calls the reply may carry."""
 
@@ -382,55 +382,55 @@ class Assisterr(FunctionCallingLLM):
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return completion_response(self._send(ask), ask.stop)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return completion_response(self._send(prepared), prepared.stop)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return responses(self._stream(ask), CompletionAssembler())
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return responses(self._stream(prepared), CompletionAssembler())
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return completion_response(await self._asend(ask), ask.stop)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return completion_response(await self._asend(prepared), prepared.stop)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
-        ask = self._completion_ask(prompt, formatted, kwargs)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
         # The decorator needs a coroutine returning an async generator, not a generator.
-        return aresponses(self._astream(ask), CompletionAssembler())
+        return aresponses(self._astream(prepared), CompletionAssembler())
 
     # -- chat: ``tools=`` (and ``tool_choice``, ``parallel_tool_calls``) as chat_with_tools
     # -- passes them --------------------------------------------------------------------
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        ask = self._chat_ask(messages, kwargs)
-        return chat_response(self._send(ask), ask.stop, ask.tools)
+        prepared = self._prepare_chat(messages, kwargs)
+        return chat_response(self._send(prepared), prepared.stop, prepared.tools)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        ask = self._chat_ask(messages, kwargs)
-        return responses(self._stream(ask), ChatAssembler(ask.tools))
+        prepared = self._prepare_chat(messages, kwargs)
+        return responses(self._stream(prepared), ChatAssembler(prepared.tools))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        ask = self._chat_ask(messages, kwargs)
-        return chat_response(await self._asend(ask), ask.stop, ask.tools)
+        prepared = self._prepare_chat(messages, kwargs)
+        return chat_response(await self._asend(prepared), prepared.stop, prepared.tools)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        ask = self._chat_ask(messages, kwargs)
-        return aresponses(self._astream(ask), ChatAssembler(ask.tools))
+        prepared = self._prepare_chat(messages, kwargs)
+        return aresponses(self._astream(prepared), ChatAssembler(prepared.tools))
 
     # -- function calling by prompt -------------------------------------------------------
 
@@ -551,15 +551,19 @@ class Assisterr(FunctionCallingLLM):
 
     # -- shared, no I/O ------------------------------------------------------------------
 
-    def _completion_ask(self, prompt: str, formatted: bool, kwargs: dict[str, Any]) -> _Ask:
+    def _prepare_completion(
+        self, prompt: str, formatted: bool, kwargs: dict[str, Any]
+    ) -> PreparedQuery:
         """``formatted`` prompts (from ``predict`` and friends) are sent as they are."""
         if not formatted:
             if self.completion_to_prompt is not None:
                 prompt = self.completion_to_prompt(prompt)
             prompt = completion_query(prompt, self.query_template, system_prompt=self.system_prompt)
-        return _Ask(prompt, *self._call_options(kwargs))
+        return PreparedQuery(prompt, *self._call_options(kwargs))
 
-    def _chat_ask(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Ask:
+    def _prepare_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> PreparedQuery:
         session_id, stop = self._call_options(kwargs)
         tools = ToolRequest.from_kwargs(kwargs)
         query = chat_query(
@@ -567,7 +571,7 @@ class Assisterr(FunctionCallingLLM):
             system_prompt=self.system_prompt, in_session=session_id is not None,
             instructions=tools.instructions(self.tool_prompt_template) if tools else None,
         )
-        return _Ask(query, session_id, stop, tools)
+        return PreparedQuery(query, session_id, stop, tools)
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         session_id = kwargs.get("session_id", self.session_id)
@@ -576,18 +580,20 @@ class Assisterr(FunctionCallingLLM):
 
     # -- I/O -----------------------------------------------------------------------------
 
-    def _send(self, ask: _Ask) -> ChatReply:
-        return self.client.chat(self.model, ask.query, session_id=ask.session_id)
+    def _send(self, prepared: PreparedQuery) -> ChatReply:
+        return self.client.chat(self.model, prepared.query, session_id=prepared.session_id)
 
-    def _stream(self, ask: _Ask) -> Iterator[str]:
-        deltas = self.client.stream(self.model, ask.query, session_id=ask.session_id)
-        return cut_stream(deltas, ask.stop) if ask.stop else deltas
+    def _stream(self, prepared: PreparedQuery) -> Iterator[str]:
+        deltas = self.client.stream(self.model, prepared.query, session_id=prepared.session_id)
+        return cut_stream(deltas, prepared.stop) if prepared.stop else deltas
 
-    async def _asend(self, ask: _Ask) -> ChatReply:
-        return await self.async_client.chat(self.model, ask.query, session_id=ask.session_id)
+    async def _asend(self, prepared: PreparedQuery) -> ChatReply:
+        return await self.async_client.chat(self.model, prepared.query,
+                                            session_id=prepared.session_id)
 
-    def _astream(self, ask: _Ask) -> AsyncIterator[str]:
-        deltas = self.async_client.stream(self.model, ask.query, session_id=ask.session_id)
-        return acut_stream(deltas, ask.stop) if ask.stop else deltas
+    def _astream(self, prepared: PreparedQuery) -> AsyncIterator[str]:
+        deltas = self.async_client.stream(self.model, prepared.query,
+                                          session_id=prepared.session_id)
+        return acut_stream(deltas, prepared.stop) if prepared.stop else deltas
 
 

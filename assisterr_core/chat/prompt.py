@@ -92,8 +92,8 @@ def session_query(
     """The query for a session: the system text, then what the server has not seen yet.
 
     The server keeps each user message and reply it answered in the session, but no
-    system text, so that is sent every time (with ``instructions``, such as a tool
-    protocol, after it). Without instructions the new turn must be the user's newest
+    system text, so that is sent every time (with ``instructions``, such as tool
+    instructions, after it). Without instructions the new turn must be the user's newest
     message, sent exactly as it is when there is no system text; with them, every turn
     after the newest reply goes (tool results, say).
     """

@@ -122,15 +122,15 @@ def _read(query: str) -> _Asked | None:
     schema, ask_span = _schema_asked(query)
     if schema is not None:
         spans.append(ask_span)
-    object_ask = query.find(JSON_OBJECT_PROMPT)
-    if object_ask >= 0:
-        spans.append((object_ask, object_ask + len(JSON_OBJECT_PROMPT)))
+    object_asked_at = query.find(JSON_OBJECT_PROMPT)
+    if object_asked_at >= 0:
+        spans.append((object_asked_at, object_asked_at + len(JSON_OBJECT_PROMPT)))
     if not spans:
         return None
     after = query[max(end for _, end in spans):].strip()
     message, results, called = _newest_turn(after or query[:min(s for s, _ in spans)].strip())
     forced = _MUST_CALL.search(query)
-    object_keys = _QUOTED_KEY.findall(message) if object_ask >= 0 else None
+    object_keys = _QUOTED_KEY.findall(message) if object_asked_at >= 0 else None
     return _Asked(tools, forced[1] if forced else None, _MUST_CALL_ANY in query, schema,
                   object_keys, message, results, called)
 
@@ -143,7 +143,7 @@ def _schema_asked(query: str) -> tuple[Mapping[str, Any] | None, tuple[int, int]
         return None, (-1, -1)
     try:
         schema, end = json.JSONDecoder().raw_decode(query, brace)
-    except ValueError:  # the words with no schema after them: not the protocol
+    except ValueError:  # the words with no schema after them: not the instructions
         return None, (-1, -1)
     return (schema, (ask, end)) if isinstance(schema, Mapping) else (None, (-1, -1))
 

@@ -137,7 +137,7 @@ def test_multi_line_descriptions_stay_one_listing_item() -> None:
     assert parse_tool_reply(reply or "", [tool]).calls[0].name == "greet"
 
 
-def test_earlier_calls_round_trip_through_the_protocol() -> None:
+def test_earlier_calls_round_trip_through_the_instructions() -> None:
     text = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}, "id": "x"}])
     assert [c.arguments for c in parse_tool_reply(text, TOOLS).calls] == [{"a": 1, "b": 2}]
 
@@ -161,7 +161,7 @@ class TestToolPlayer:
         assert reply == "Hello from h! The tool returned: 3"
 
     def test_answers_tool_results_sent_without_the_question(self) -> None:
-        # a server-side session holds the question: only the results follow the protocol
+        # a server-side session holds the question: only the results follow the instructions
         reply = self.ask(ChatTurn("tool", "3", name="add"))
         assert reply == "Hello from h! The tool returned: 3"
 
@@ -172,7 +172,7 @@ class TestToolPlayer:
         named = parse_tool_reply(self.ask(("user", "add 1 2"), choice="get_weather") or "", TOOLS)
         assert named.calls[0].name == "get_weather"
 
-    def test_no_protocol_no_play(self) -> None:
+    def test_no_instructions_no_play(self) -> None:
         assert play("just a question", "h") is None
 
     def test_schema_instances(self) -> None:

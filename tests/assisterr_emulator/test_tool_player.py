@@ -42,7 +42,7 @@ def listed(*tools: ToolSpec) -> list[tuple[str, str, Any]]:
 
 def call_for(question: str, tools: list[ToolSpec] = TOOLS, choice: str | None = None,
              *turns: ChatTurn | tuple[str, str]) -> tuple[str, dict[str, Any]] | None:
-    """The call the play makes when ``question`` follows the tool protocol."""
+    """The call the play makes when ``question`` follows the tool instructions."""
     query = render_query([("system", tool_instructions(tools, choice)), ("user", question),
                           *turns])
     reply = parse_tool_reply(play(query, "h") or "", tools)
@@ -155,7 +155,7 @@ def test_a_json_object_asked_without_a_schema_has_the_keys_the_question_names() 
     assert json.loads(play(query, "h") or "") == {"city": "Oslo", "country": "Norway"}
 
 
-def test_the_protocols_words_without_a_schema_are_just_a_question() -> None:
+def test_the_instructions_words_without_a_schema_are_just_a_question() -> None:
     ask = json_instructions({}).split("{", 1)[0]
     assert play(f"{ask} {{not json", "h") is None
     assert play(f"Why does it say '{ask}'?", "h") is None

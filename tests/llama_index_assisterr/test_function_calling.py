@@ -1,4 +1,5 @@
-"""``Assisterr`` as a LlamaIndex ``FunctionCallingLLM``: tools by prompt on the core's protocol."""
+"""``Assisterr`` as a LlamaIndex ``FunctionCallingLLM``: tools offered by prompt, with the core's
+instructions."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def calls_of(llm: Assisterr, response: ChatResponse) -> list[tuple[str, dict[str
     return [(c.tool_name, c.tool_kwargs) for c in selections]
 
 
-def test_the_four_tool_methods_send_the_protocol_and_read_the_call(
+def test_the_four_tool_methods_send_the_instructions_and_read_the_call(
     llm: Assisterr, assisterr_emulator: EmulatorServer
 ) -> None:
     async def asynchronous() -> list[ChatResponse]:

@@ -1,4 +1,4 @@
-"""``structured_predict`` and friends on the local server: the JSON protocol, parsing, events."""
+"""``structured_predict`` and friends on the local server: JSON instructions, parsing, events."""
 
 from __future__ import annotations
 

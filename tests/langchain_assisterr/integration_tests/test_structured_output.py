@@ -1,4 +1,4 @@
-"""``with_structured_output`` against the local server: the JSON protocol, parsing, errors."""
+"""``with_structured_output`` against the local server: the JSON instructions, parsing, errors."""
 
 from __future__ import annotations
 
