@@ -29,7 +29,7 @@ from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from assisterr_core import InvalidRequestError
-from assisterr_core.transport import ClientSettings, SharedClients, check_identifier
+from assisterr_core.transport import ClientSettings, SharedClients, check_identifier, detached
 
 from ._messages import from_history
 from ._recorded import (
@@ -93,12 +93,9 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
             check_identifier(session_id, "session_id")
         refusal = None
         try:
-            self._clients = SharedClients.connect(
-                client=client, async_client=async_client, settings=settings,
-                **_unwrapped(fields),
-            )
+            self._clients = connected(client, async_client, settings, fields)
         except InvalidRequestError as error:
-            refusal = type(error)(error.field, error.problem)
+            refusal = detached(error)
         if refusal is not None:
             fields.pop("api_key", None)  # the refusal's traceback shows this frame: no key in it
             raise refusal
@@ -124,8 +121,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         **fields: Unpack[SettingsFields],
     ) -> AssisterrChatMessageHistory:
         """Create a session on the server without blocking the event loop."""
-        clients = SharedClients.connect(client=client, async_client=async_client,
-                                        settings=settings, **_unwrapped(fields))
+        clients = connected(client, async_client, settings, fields)
         session_id = await clients.async_client.create_session(handle_name)
         return cls(handle_name, session_id, client=client, async_client=async_client,
                    settings=clients.settings)
@@ -185,9 +181,14 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         )
 
 
-def _unwrapped(fields: SettingsFields) -> SettingsFields:
-    """``fields`` with a pydantic ``SecretStr`` key (LangChain's usual type) unwrapped."""
+def connected(
+    client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
+    settings: ClientSettings | None, fields: SettingsFields,
+) -> SharedClients:
+    """The clients of a history or a session helper, as :meth:`SharedClients.connect` picks
+    them; a pydantic ``SecretStr`` key (LangChain's usual type) is unwrapped."""
     key = fields.get("api_key")
     if isinstance(key, SecretStr):
-        return {**fields, "api_key": key.get_secret_value()}
-    return fields
+        fields = {**fields, "api_key": key.get_secret_value()}
+    return SharedClients.connect(client=client, async_client=async_client, settings=settings,
+                                 **fields)

@@ -35,6 +35,7 @@ from assisterr_core.transport import (
     TimeoutLike,
     Verify,
     check_identifier,
+    detached,
 )
 
 from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
@@ -306,10 +307,8 @@ class ChatAssisterr(BaseChatModel):
             values.update(api_key=SecretStr(key) if key else None,
                           base_url=clients.settings.base_url)
             super().__init__(**values)
-        except InvalidRequestError as error:
-            return type(error)(error.field, error.problem)
-        except ValidationError as error:
-            return error.with_traceback(None)
+        except (InvalidRequestError, ValidationError) as error:
+            return detached(error)
         self._clients = clients
         return None
 

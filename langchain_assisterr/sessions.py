@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from assisterr_core import SessionInfo
 from assisterr_core.transport import ClientSettings, SharedClients
 
-from .chat_message_histories import _unwrapped
+from .chat_message_histories import connected
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -117,12 +117,11 @@ def _connected(
     client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
     settings: ClientSettings | None, fields: SettingsFields,
 ) -> Iterator[SharedClients]:
-    clients = SharedClients.connect(client=client, async_client=async_client,
-                                    settings=settings, **_unwrapped(fields))
+    clients = connected(client, async_client, settings, fields)
     try:
         yield clients
     finally:
-        clients.close()
+        clients.close()  # gives back what this call opened, if nothing else uses it
 
 
 @asynccontextmanager
@@ -130,8 +129,7 @@ async def _aconnected(
     client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
     settings: ClientSettings | None, fields: SettingsFields,
 ) -> AsyncIterator[SharedClients]:
-    clients = SharedClients.connect(client=client, async_client=async_client,
-                                    settings=settings, **_unwrapped(fields))
+    clients = connected(client, async_client, settings, fields)
     try:
         yield clients
     finally:

@@ -55,6 +55,7 @@ from assisterr_core.transport import (
     TimeoutLike,
     Verify,
     check_identifier,
+    detached,
 )
 
 from ._messages import chat_query, completion_query
@@ -334,10 +335,8 @@ class Assisterr(FunctionCallingLLM):
             key = clients.settings.api_key.get_secret_value()
             super().__init__(model=model, api_key=SecretStr(key) if key else None,
                              base_url=clients.settings.base_url, **kwargs)
-        except InvalidRequestError as error:
-            return type(error)(error.field, error.problem)
-        except ValidationError as error:
-            return error.with_traceback(None)
+        except (InvalidRequestError, ValidationError) as error:
+            return detached(error)
         self._clients = clients
         return None
 

@@ -45,6 +45,7 @@ from .errors import (
     StreamErrorEvent,
     StreamInterruptedError,
     UnsupportedContentError,
+    detached,
     extract_error_detail,
     status_error,
 )
@@ -138,6 +139,7 @@ __all__ = [
     "create_session_call",
     "decode_json_body",
     "delete_session_call",
+    "detached",
     "error_for_status",
     "extract_error_detail",
     "history_call",

@@ -18,6 +18,7 @@ from .errors import (
     APITimeoutError,
     AssisterrError,
     NotFoundError,
+    detached,
     scrub_secret,
 )
 from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
@@ -174,9 +175,7 @@ class BaseClient:
                 f"the request failed unexpectedly: {type(exc).__name__}: {exc}"[:500]
             )
         scrub_secret(error, self.settings.api_key.get_secret_value())
-        error.__cause__ = None
-        error.__context__ = None
-        return error.with_traceback(None)
+        return detached(error)
 
 
 def may_have_been_processed(error: AssisterrError) -> bool:

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote
 
+E = TypeVar("E", bound=BaseException)
 MASK = "**********"
 ERROR_EXCERPT_CHARS = 500
 
@@ -147,6 +148,15 @@ def status_error(
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after
     return error
+
+
+def detached(error: E) -> E:
+    """``error`` cut loose from where it was raised: no traceback and no chained exception
+    (their frames and requests may hold the key), ready to raise from a frame that holds
+    none."""
+    error.__cause__ = None
+    error.__context__ = None
+    return error.with_traceback(None)
 
 
 def scrub_secret(error: BaseException, secret: str) -> None:
