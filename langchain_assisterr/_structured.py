@@ -9,10 +9,10 @@ and top-level types.
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from langchain_core.exceptions import OutputParserException
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import BaseOutputParser
 from langchain_core.outputs import ChatGeneration, Generation
@@ -23,9 +23,6 @@ from langchain_core.utils.pydantic import is_basemodel_subclass
 from assisterr_core.chat import NoJSONAnswerError, parse_json_answer
 
 from ._response_format import JsonAnswer
-
-if TYPE_CHECKING:
-    from .chat_models import ChatAssisterr
 
 StructuredMethod = Literal["json_schema", "json_mode", "function_calling"]
 _METHODS = ("json_schema", "json_mode", "function_calling")
@@ -93,7 +90,7 @@ def _first_call_arguments(message: AIMessage) -> Any:
 
 
 def structured_output(
-    model: ChatAssisterr,
+    model: BaseChatModel,
     schema: dict[str, Any] | type | None,
     *,
     method: StructuredMethod,
