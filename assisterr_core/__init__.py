@@ -1,47 +1,59 @@
 """The Assisterr HTTP core shared by the LangChain and LlamaIndex integrations.
 
-Importing this package (or using the sync client) does not import ``aiohttp``: the async
-client and the local server load it when first used.
+Two layers, each with its public names: :mod:`assisterr_core.transport` (settings, the sync
+and async clients, errors, retries, stream decoding, the API's wire format) and
+:mod:`assisterr_core.chat` (one query from many messages: prompt rendering, stop sequences,
+tool and JSON instructions and their readers). This package gathers what most code needs.
+
+Importing it (or using the sync client) does not import ``aiohttp``: the async client loads
+it when first named.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._lazy import lazy_exports
-from .errors import (
-    APIConnectionError,
-    APIStatusError,
-    APITimeoutError,
-    AssisterrError,
-    AuthenticationError,
-    BadRequestError,
-    InvalidRequestError,
-    MalformedResponseError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-    StreamErrorEvent,
-    StreamInterruptedError,
-    UnsupportedContentError,
-)
-from .models import ChatReply, HistoryMessage, SessionInfo
-from .prompt import (
+from .chat import (
+    SAMPLING_PARAMETERS,
     ChatTurn,
+    IgnoredParameterWarning,
     Llama3Template,
     QueryTemplate,
     latest_user_text,
     render_query,
     session_query,
     transcript_template,
+    warn_ignored_parameters,
 )
-from .settings import ClientSettings, InsecureTransportWarning, Secret, Timeout, TimeoutLike
-from .stream_decoder import StreamDecoder
-from .unsupported import SAMPLING_PARAMETERS, IgnoredParameterWarning, warn_ignored_parameters
+from .lazy import lazy_exports
+from .transport import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssisterrError,
+    AuthenticationError,
+    BadRequestError,
+    ChatReply,
+    ClientSettings,
+    HistoryMessage,
+    InsecureTransportWarning,
+    InvalidRequestError,
+    MalformedResponseError,
+    NotFoundError,
+    RateLimitError,
+    Secret,
+    ServerError,
+    SessionInfo,
+    StreamDecoder,
+    StreamErrorEvent,
+    StreamInterruptedError,
+    Timeout,
+    TimeoutLike,
+    UnsupportedContentError,
+)
 
 if TYPE_CHECKING:
-    from .async_client import AsyncAssisterrClient
-    from .sync_client import AssisterrClient
+    from .transport import AssisterrClient, AsyncAssisterrClient
 
 __all__ = [
     "SAMPLING_PARAMETERS",
@@ -81,10 +93,7 @@ __all__ = [
     "warn_ignored_parameters",
 ]
 
-_LAZY = {
-    "AssisterrClient": ".sync_client",
-    "AsyncAssisterrClient": ".async_client",
-}
-
-
-__getattr__ = lazy_exports(__name__, _LAZY)
+__getattr__ = lazy_exports(__name__, {
+    "AssisterrClient": ".transport.sync_client",
+    "AsyncAssisterrClient": ".transport.async_client",
+})

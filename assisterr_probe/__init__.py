@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assisterr_core._lazy import lazy_exports
+from assisterr_core.lazy import lazy_exports
 
 from .recording import REDACTED, Exchange, RecordedResponse, Recording, RecordingError, load
 from .verdict import Row, Verdict, judge, render

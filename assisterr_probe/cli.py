@@ -15,14 +15,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from assisterr_core._constants import DEFAULT_BASE_URL, ENV_API_KEY, ENV_BASE_URL
-from assisterr_core.errors import InvalidRequestError
-from assisterr_core.settings import ClientSettings, Timeout
-from assisterr_core.validation import check_identifier
+from assisterr_core.transport import (
+    DEFAULT_BASE_URL,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_HANDLE_NAME,
+    ClientSettings,
+    InvalidRequestError,
+    Timeout,
+    check_identifier,
+)
 
 from .exchanges import STEPS, describe
 
-ENV_HANDLE = "ASSISTERR_HANDLE_NAME"
 PROG = "assisterr-probe"
 DESCRIPTION = f"""Check the client against the real Assisterr service: call every endpoint once,
 record what comes back byte for byte, and print what the core client makes of each answer.
@@ -33,10 +38,10 @@ unknown session, a chat body without 'query', a path without its trailing slash)
 
 The recording (--out) holds every request and answer with the API key redacted everywhere,
 so it can be attached to a bug report as it is. Replay it offline with
-  python -m assisterr_core.emulator --replay RECORDING.json
+  python -m assisterr_emulator --replay RECORDING.json
 
 Exit status: 0 when the client understood every answer, 1 when there are findings, 2 for bad
-input (nothing is sent). Settings come from {ENV_API_KEY}, {ENV_HANDLE} and {ENV_BASE_URL}
+input (nothing is sent). Settings come from {ENV_API_KEY}, {ENV_HANDLE_NAME} and {ENV_BASE_URL}
 unless given as options."""
 
 
@@ -59,7 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=PROG, description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--api-key", help=f"the API key (default: ${ENV_API_KEY})")
-    parser.add_argument("--handle", help=f"the SLM's handle name (default: ${ENV_HANDLE})")
+    parser.add_argument("--handle", help=f"the SLM's handle name (default: ${ENV_HANDLE_NAME})")
     parser.add_argument("--base-url",
                         help=f"the API root (default: ${ENV_BASE_URL}, else {DEFAULT_BASE_URL})")
     parser.add_argument("--out", type=Path,
@@ -87,12 +92,12 @@ def check(
     args = build_parser().parse_args(argv)
     env = os.environ if environ is None else environ
     key = args.api_key or env.get(ENV_API_KEY, "")
-    handle = args.handle or env.get(ENV_HANDLE) or None
+    handle = args.handle or env.get(ENV_HANDLE_NAME) or None
     if not args.dry_run:
         if not key:
             raise BadInput(f"no API key: set {ENV_API_KEY} or pass --api-key")
         if not handle:
-            raise BadInput(f"no SLM handle: set {ENV_HANDLE} or pass --handle")
+            raise BadInput(f"no SLM handle: set {ENV_HANDLE_NAME} or pass --handle")
     if not args.timeout > 0:
         raise BadInput(f"--timeout must be positive seconds, got {args.timeout:g}")
     with warnings.catch_warnings(record=True) as caught:

@@ -13,15 +13,15 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from assisterr_core.protocol import (
+from assisterr_core.transport import (
     RequestSpec,
     chat_spec,
     create_session_call,
     delete_session_call,
     history_call,
     list_sessions_call,
+    path_segment,
 )
-from assisterr_core.validation import path_segment
 
 WRONG_KEY = "assisterr-probe-wrong-key"
 SESSION_PLACEHOLDER = "{session_id}"

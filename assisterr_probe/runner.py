@@ -15,12 +15,17 @@ from urllib.parse import urljoin
 
 import requests
 
-from assisterr_core._base import BaseClient
-from assisterr_core._constants import MAX_REDIRECTS, USER_AGENT
-from assisterr_core.errors import AssisterrError
-from assisterr_core.models import parse_session_id
-from assisterr_core.protocol import decode_json_body
-from assisterr_core.settings import ClientSettings, Secret, Timeout
+from assisterr_core.transport import (
+    MAX_REDIRECTS,
+    USER_AGENT,
+    AssisterrError,
+    ClientSettings,
+    Secret,
+    Timeout,
+    decode_json_body,
+    parse_session_id,
+    request_headers,
+)
 
 from .exchanges import (
     CLEANUP,
@@ -72,10 +77,9 @@ class _Prober:
         self.settings = settings
         self.http = http
         self.redactor = Redactor(settings.api_key.get_secret_value())
-        client_settings = ClientSettings(settings.api_key, settings.base_url, settings.timeout)
-        self.client = BaseClient(settings=client_settings)
-        self.wrong_key_client = BaseClient(settings=replace(client_settings,
-                                                            api_key=Secret(WRONG_KEY)))
+        self.client_settings = ClientSettings(settings.api_key, settings.base_url,
+                                              settings.timeout)
+        self.wrong_key_settings = replace(self.client_settings, api_key=Secret(WRONG_KEY))
 
     def run(self, on_exchange: ProgressCallback | None) -> list[Exchange]:
         exchanges: list[Exchange] = []
@@ -112,10 +116,10 @@ class _Prober:
 
     def send(self, step: Step, session_id: str | None) -> Exchange:
         spec = step.spec(self.settings.handle, session_id)
-        client = self.wrong_key_client if step.wrong_key else self.client
+        client_settings = self.wrong_key_settings if step.wrong_key else self.client_settings
         url = self.settings.base_url + spec.path
         body = spec.encoded_body()
-        headers = client._headers(spec, url)
+        headers = request_headers(client_settings, spec, url)
         start = time.monotonic()
         redirects: list[RecordedResponse] = []
         exchange = Exchange(step.name, spec.method, spec.path, headers, body, spec.stream)
@@ -135,7 +139,7 @@ class _Prober:
                     # Followed as the client follows them: the key only to the same origin.
                     redirects.append(recorded)
                     url = urljoin(url, location)
-                    headers = client._headers(spec, url)
+                    headers = request_headers(client_settings, spec, url)
                     continue
                 return replace(exchange, redirects=tuple(redirects), response=recorded,
                                error=error, elapsed_ms=_ms_since(start))

@@ -11,9 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from assisterr_core.errors import APIStatusError, AssisterrError
-from assisterr_core.models import HistoryMessage
-from assisterr_core.protocol import (
+from assisterr_core.transport import (
+    APIStatusError,
+    AssisterrError,
+    HistoryMessage,
+    RetryPolicy,
+    StreamDecoder,
     chat_call,
     create_session_call,
     decode_json_body,
@@ -21,9 +24,8 @@ from assisterr_core.protocol import (
     error_for_status,
     history_call,
     list_sessions_call,
+    parse_retry_after,
 )
-from assisterr_core.retry import RetryPolicy, parse_retry_after
-from assisterr_core.stream_decoder import StreamDecoder
 
 from .exchanges import CLEANUP, Endpoint, Step, step_named
 from .recording import Exchange, RecordedResponse, Recording

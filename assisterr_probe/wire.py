@@ -14,9 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from assisterr_core.errors import AssisterrError
-from assisterr_core.models import parse_timestamp
-from assisterr_core.stream_decoder import TEXT_KEYS, text_of_event
+from assisterr_core.transport import TEXT_KEYS, AssisterrError, parse_timestamp, text_of_event
 
 from .recording import Chunk, Exchange, RecordedResponse
 

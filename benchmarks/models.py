@@ -35,7 +35,7 @@ def core_client(ep: Endpoints) -> Built:
 
 def async_core_client(ep: Endpoints) -> Built:
     def build() -> Any:
-        from assisterr_core.async_client import AsyncAssisterrClient
+        from assisterr_core import AsyncAssisterrClient
 
         return AsyncAssisterrClient(api_key=ep.api_key, base_url=ep.emulator, max_retries=0)
 

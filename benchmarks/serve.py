@@ -17,8 +17,8 @@ from collections.abc import Iterable
 
 from aiohttp import web
 
-from assisterr_core.emulator import EmulatorConfig, ResponderRequest, build_app
-from assisterr_core.emulator.state import EmulatorState
+from assisterr_emulator import EmulatorConfig, ResponderRequest, build_app
+from assisterr_emulator.state import EmulatorState
 
 from .bulk import build_bulk_app
 from .stub import build_stub_app

@@ -15,8 +15,8 @@ from typing import Any
 
 from aiohttp import web
 
-from assisterr_core.emulator import EmulatorConfig, Responder, ResponderRequest
-from assisterr_core.emulator.responders import split_words
+from assisterr_emulator import EmulatorConfig, Responder, ResponderRequest
+from assisterr_emulator.responders import split_words
 
 CONFIG_KEY = web.AppKey("stub_config", EmulatorConfig)
 RESPONDER_KEY = web.AppKey("stub_responder", object)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assisterr_core._lazy import lazy_exports
+from assisterr_core.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .chat_message_histories import (

@@ -9,7 +9,7 @@ import inspect
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from assisterr_core import SAMPLING_PARAMETERS, warn_ignored_parameters
+from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError, warn_ignored_parameters
 
 MODEL_NAMES = ("model", "model_name", "handle_name")
 """Names the SLM's handle is taken under: ours, ChatOpenAI's, and the API's."""
@@ -24,19 +24,21 @@ def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]
     named exactly once and every other name is one the class takes."""
     named = {values[name] for name in MODEL_NAMES if values.get(name) is not None}
     if not named:
-        raise ValueError(
-            f"{owner}: `model` is required, the handle name of the Assisterr SLM to talk to:"
+        raise InvalidRequestError(
+            "model", "is required, the handle name of the Assisterr SLM to talk to:"
             f' {owner}(model="my-slm")'
         )
     if len(named) > 1:
         given = ", ".join(f"{n}={values[n]!r}" for n in MODEL_NAMES if values.get(n) is not None)
-        raise ValueError(f"{owner} got two different SLMs ({given}): pass `model` once")
+        raise InvalidRequestError("model", f"{owner} got two different SLMs ({given}): pass "
+                                  "`model` once")
     sampling = {name for name in values if name in SAMPLING_PARAMETERS}
     warn_ignored(owner, [name for name in sampling if values[name] is not None])
     unknown = sorted(set(values) - set(known) - sampling)
     if unknown:
-        raise ValueError(f"{owner} got unexpected argument(s): "
-                         + "; ".join(_with_suggestion(name, known) for name in unknown))
+        raise InvalidRequestError(
+            owner, "unexpected argument(s): "
+            + "; ".join(_with_suggestion(name, known) for name in unknown))
     return {name: value for name, value in values.items() if name not in sampling}
 
 

@@ -2,7 +2,7 @@
 
 The Assisterr API takes text only: images, audio and files are refused with
 :class:`~assisterr_core.UnsupportedContentError` rather than dropped. Earlier tool calls
-are written back in the tool protocol's JSON and tool results become "tool" turns, so the
+are written back as the tool instructions ask for them and tool results become "tool" turns, so the
 next query shows the model what it asked for and what came back.
 """
 
@@ -23,7 +23,7 @@ from langchain_core.messages import (
 )
 
 from assisterr_core import ChatTurn, HistoryMessage, UnsupportedContentError
-from assisterr_core.tools import render_tool_calls
+from assisterr_core.chat import render_tool_calls
 
 _TEXT_BLOCK_TYPES = ("text", "text-plain")
 # Blocks that repeat an AI message's tool calls (which are rendered from ``tool_calls``).
@@ -86,7 +86,7 @@ def _human(message: BaseMessage, index: int) -> ChatTurn:
 
 
 def _ai(message: BaseMessage, index: int) -> ChatTurn:
-    """The reply's text, then its tool calls as the protocol's JSON."""
+    """The reply's text, then its tool calls in the JSON the tool instructions ask for."""
     text = message_text(message, index)
     if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
         calls = [{"name": call["name"], "args": call["args"]} for call in message.tool_calls]

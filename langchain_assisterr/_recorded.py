@@ -33,7 +33,7 @@ class MessageNotRecordedWarning(UserWarning):
     langchain-core only logs, so a conversation would forget its turns without a word."""
 
 
-_HOW = (
+_HOW_TO_RECORD = (
     "Assisterr records a turn only when the model answers it in that session and cannot"
     " store other messages, so the history will not hold it. Let the model talk in the"
     " session: ChatAssisterr(model=..., session_id=...), or, under"
@@ -73,7 +73,7 @@ def check_recorded(
             raise MessageNotRecordedError(
                 f"messages[{index}]",
                 f"{_preview(messages[index])} is not among the latest turns of session"
-                f" {session_id!r}. {_HOW}",
+                f" {session_id!r}. {_HOW_TO_RECORD}",
             )
 
 
@@ -85,7 +85,7 @@ def _role_and_text(message: BaseMessage, index: int) -> tuple[bool, str]:
     raise MessageNotRecordedError(
         f"messages[{index}]",
         f"a session holds only user messages and SLM replies, not a {type(message).__name__}."
-        f" {_HOW}",
+        f" {_HOW_TO_RECORD}",
     )
 
 

@@ -14,13 +14,11 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assisterr_core import ChatReply, ChatTurn, QueryTemplate, render_query
-from assisterr_core.prompt import session_query
-from assisterr_core.stop import StopSequenceCutter, cut_at_stop
-from assisterr_core.tools import ToolSpec
+from assisterr_core.chat import StopSequenceCutter, ToolSpec, cut_at_stop, session_query
 
 from ._messages import to_chat_turns
 from ._response_format import JsonAnswer
-from ._tools import Protocol, last_chunk, tool_call_fields
+from ._tools import CallInstructions, last_chunk, tool_call_fields
 
 PROVIDER = "assisterr"
 
@@ -54,23 +52,22 @@ class ChatRequest:
         session_id: str | None,
         template: QueryTemplate | None,
         stop: Sequence[str] = (),
-        protocol: Protocol | None = None,
+        instructions: CallInstructions | None = None,
     ) -> ChatRequest:
         """Stateless: the whole conversation in one query. Session: what the server lacks.
 
-        A protocol's instructions join the system text. A session holds the earlier user and
-        assistant turns but no system text, so the system text is sent each time with the
-        turns since the model's last reply (the newest user message, or, with tools, the
-        tool results it asked for); a lone new user message is sent as is.
+        The call's instructions (tools, a JSON answer) join the system text. A session holds
+        the earlier user and assistant turns but no system text, so the system text is sent
+        each time with the turns since the model's last reply (the newest user message, or,
+        with tools, the tool results it asked for); a lone new user message is sent as is.
         """
-        protocol = protocol or Protocol()
+        asked = instructions or CallInstructions()
         turns = to_chat_turns(messages)
-        instructions = protocol.instructions
         if session_id is None:
-            query = render_query(_with_system(turns, instructions), template)
+            query = render_query(_with_system(turns, asked.text), template)
         else:
-            query = session_query(turns, template, instructions=instructions)
-        return cls(handle, query, session_id, tuple(stop), protocol.tools, protocol.json_answer)
+            query = session_query(turns, template, instructions=asked.text)
+        return cls(handle, query, session_id, tuple(stop), asked.tools, asked.json_answer)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         """``response_metadata`` of a finished reply."""

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from assisterr_core import InvalidRequestError
-from assisterr_core.tools import parse_json_answer, schema_problem
+from assisterr_core.chat import answer_problem, parse_json_answer
 
 _JSON_TYPES = ("object", "array", "string", "number", "integer", "boolean")
 _SHAPES = ('{"type": "json_schema", "json_schema": {"name": ..., "schema": {...}}}, '
@@ -63,14 +63,7 @@ class JsonAnswer:
 
     def fits(self, value: Any) -> str | None:
         """What keeps ``value`` from being the answer (light check), or None when it fits."""
-        if self.schema is None:
-            return None if isinstance(value, dict) else (
-                f"expected a JSON object, got {type(value).__name__}")
-        if self.schema.get("type", "object") != "object":
-            return None
-        if not isinstance(value, dict):
-            return f"expected a JSON object, got {type(value).__name__}"
-        return schema_problem(value, self.schema)
+        return answer_problem(value, self.schema)
 
     def answer_text(self, reply: str) -> str | None:
         """The reply's first JSON value that fits, as JSON text (the reply itself when it is

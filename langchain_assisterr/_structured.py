@@ -9,10 +9,10 @@ and top-level types.
 from __future__ import annotations
 
 from operator import itemgetter
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from langchain_core.exceptions import OutputParserException
-from langchain_core.language_models import LanguageModelInput
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import BaseOutputParser
 from langchain_core.outputs import ChatGeneration, Generation
@@ -20,12 +20,9 @@ from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
-from assisterr_core.tools import parse_json_answer
+from assisterr_core.chat import NoJSONAnswerError, parse_json_answer
 
 from ._response_format import JsonAnswer
-
-if TYPE_CHECKING:
-    from .chat_models import ChatAssisterr
 
 StructuredMethod = Literal["json_schema", "json_mode", "function_calling"]
 _METHODS = ("json_schema", "json_mode", "function_calling")
@@ -54,20 +51,11 @@ class StructuredAnswerParser(BaseOutputParser[Any]):
     def parse(self, text: str) -> Any:
         """The first JSON value in ``text`` that fits the schema (a stray ``[1]`` before the
         answer is skipped); the first candidate's mismatch is raised if none fits."""
-        mismatches: list[OutputParserException] = []
-
-        def accept(value: Any) -> Any:
-            try:
-                return self._validate(value, text)
-            except OutputParserException as error:
-                mismatches.append(error)
-                raise
-
         try:
-            return parse_json_answer(text, accept=accept)
-        except ValueError as error:
-            if mismatches:
-                raise mismatches[0] from error
+            return parse_json_answer(text, accept=lambda value: self._validate(value, text))
+        except NoJSONAnswerError as error:
+            if isinstance(error.refusal, OutputParserException):
+                raise error.refusal from error
             raise OutputParserException(
                 f"The reply holds no JSON answer: {error}", llm_output=text
             ) from error
@@ -102,7 +90,7 @@ def _first_call_arguments(message: AIMessage) -> Any:
 
 
 def structured_output(
-    model: ChatAssisterr,
+    model: BaseChatModel,
     schema: dict[str, Any] | type | None,
     *,
     method: StructuredMethod,

@@ -1,9 +1,9 @@
-"""Tool calling for ChatAssisterr: ``bind_tools`` arguments to the core protocol, and replies
-back to LangChain tool calls. Pure code.
+"""Tool calling for ChatAssisterr: ``bind_tools`` arguments to the core's tool instructions,
+and replies back to LangChain tool calls. Pure code.
 
 ``bind_tools`` binds OpenAI-shaped tool dicts as ``tools=`` and a normalized
 ``tool_choice=``; each call turns them (and a ``response_format=`` for JSON answers) into
-the instruction text of :mod:`assisterr_core.tools` and parses the reply with it.
+instructions with :mod:`assisterr_core.chat` and reads the reply with it.
 """
 
 from __future__ import annotations
@@ -16,60 +16,24 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk, InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
-from assisterr_core.tools import (
-    JSON_OBJECT_PROTOCOL,
+from assisterr_core.chat import (
+    JSON_OBJECT_PROMPT,
     ToolSpec,
     json_instructions,
     parse_tool_reply,
+    tool_choice_name,
     tool_instructions,
 )
 
 from ._response_format import JsonAnswer
 
 
-def tool_choice_name(tool_choice: Any, names: Sequence[str]) -> str:
-    """``tool_choice`` in the protocol's terms: ``auto``, ``any``, ``none`` or a tool name.
-
-    Accepts None/"auto", "any"/"required", True (the only tool, or any), "none", a tool
-    name, and dicts naming a function (OpenAI's and Anthropic's shapes).
-    """
-    if tool_choice is None or tool_choice is False or tool_choice == "auto":
-        return "auto"
-    if tool_choice is True:
-        return names[0] if len(names) == 1 else "any"
-    if tool_choice in ("any", "required", "none"):
-        return str(tool_choice).replace("required", "any")
-    if isinstance(tool_choice, Mapping):
-        function = tool_choice.get("function")
-        name = function.get("name") if isinstance(function, Mapping) else tool_choice.get("name")
-        if name is None and tool_choice.get("type") in ("auto", "any", "none"):
-            return str(tool_choice["type"])
-        tool_choice = name
-    if isinstance(tool_choice, str) and tool_choice in names:
-        return tool_choice
-    raise ValueError(
-        f"tool_choice {tool_choice!r} names no bound tool; tools: {', '.join(names) or 'none'}"
-    )
-
-
-def tool_specs(tools: Sequence[Mapping[str, Any]]) -> tuple[ToolSpec, ...]:
-    """The core's tool specs from OpenAI-shaped tool dicts."""
-    specs = []
-    for tool in tools:
-        function = tool.get("function", tool)
-        specs.append(ToolSpec(
-            name=function["name"],
-            description=function.get("description", ""),
-            parameters=function.get("parameters") or {"type": "object", "properties": {}},
-        ))
-    return tuple(specs)
-
-
 @dataclass(frozen=True)
-class Protocol:
-    """What a call asks of the model beyond the conversation: tools, and/or a JSON answer."""
+class CallInstructions:
+    """What a call asks of the model beyond the conversation (tools, a JSON answer): the
+    instructions to send, and what to look for in the reply."""
 
-    instructions: str | None = None
+    text: str | None = None
     tools: tuple[ToolSpec, ...] | None = None
     """The tools to look for in the reply; None when no tools are offered."""
     json_answer: JsonAnswer | None = None
@@ -78,18 +42,18 @@ class Protocol:
     @classmethod
     def from_kwargs(
         cls, kwargs: Mapping[str, Any], *, tool_template: str, json_template: str
-    ) -> Protocol:
+    ) -> CallInstructions:
         """Read the ``tools``/``tool_choice`` and ``response_format`` bound to a call."""
         parts: list[str] = []
         tools = None
         if kwargs.get("tools"):
-            tools = tool_specs(kwargs["tools"])
+            tools = tuple(ToolSpec.from_openai(tool) for tool in kwargs["tools"])
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
             if choice != "none":
                 parts.append(tool_instructions(tools, choice, tool_template))
         answer = JsonAnswer.from_response_format(kwargs.get("response_format"))
         if answer is not None:
-            parts.append(JSON_OBJECT_PROTOCOL if answer.schema is None
+            parts.append(JSON_OBJECT_PROMPT if answer.schema is None
                          else json_instructions(answer.schema, json_template))
         return cls("\n\n".join(parts) or None, tools, answer)
 

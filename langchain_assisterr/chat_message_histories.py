@@ -28,10 +28,9 @@ from langchain_core.chat_history import BaseChatMessageHistory
 from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.validation import check_identifier
+from assisterr_core import InvalidRequestError
+from assisterr_core.transport import ClientSettings, SharedClients, check_identifier, detached
 
-from . import _clients
 from ._messages import from_history
 from ._recorded import (
     MessageNotRecordedError,
@@ -42,7 +41,10 @@ from ._recorded import (
 )
 
 if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
+    from assisterr_core.transport import SettingsFields
 
     from .chat_models import ChatAssisterr
 
@@ -65,6 +67,11 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
     ``clear`` deletes the session on the server. :attr:`session_id` keeps the deleted id,
     so later reads and chats with it raise ``assisterr_core.NotFoundError``; create a new
     history (or session) to start over.
+
+    Connections: ``client`` and ``async_client`` (yours, never closed here), else
+    ``settings``, else the connection settings of ``ChatAssisterr`` (``api_key``,
+    ``base_url``, ``timeout``, ``max_retries``, ``max_connections``, ``proxy``, ``verify``;
+    the environment fills the rest). Clients are shared as ``ChatAssisterr`` shares them.
     """
 
     def __init__(
@@ -73,11 +80,10 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         session_id: str | None = None,
         *,
         model: str | None = None,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutLike | None = None,
-        max_retries: int | None = None,
         client: AssisterrClient | None = None,
+        async_client: AsyncAssisterrClient | None = None,
+        settings: ClientSettings | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> None:
         handle = handle_name if handle_name is not None else model
         if handle_name is not None and model is not None and handle_name != model:
@@ -85,10 +91,14 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         self.handle_name = check_identifier(handle, "handle_name")
         if session_id is not None:
             check_identifier(session_id, "session_id")
-        self._client = _clients.connect(
-            client=client, api_key=api_key, base_url=base_url, timeout=timeout,
-            max_retries=max_retries,
-        )
+        refusal = None
+        try:
+            self._clients = connected(client, async_client, settings, fields)
+        except InvalidRequestError as error:
+            refusal = detached(error)
+        if refusal is not None:
+            fields.pop("api_key", None)  # the refusal's traceback shows this frame: no key in it
+            raise refusal
         self.session_id = session_id or self._client.create_session(self.handle_name)
 
     @classmethod
@@ -96,30 +106,41 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         cls, model: ChatAssisterr, session_id: str | None = None
     ) -> AssisterrChatMessageHistory:
         """A history on the model's SLM and connection (``session_id`` defaults to its own)."""
-        return cls(model.model, session_id or model.session_id, client=model._client)
+        clients = model._connection()
+        return cls(model.model, session_id or model.session_id, settings=clients.settings,
+                   client=model.client, async_client=model.async_client)
 
     @classmethod
     async def acreate(
         cls,
         handle_name: str,
         *,
-        api_key: str | SecretStr | None = None,
-        base_url: str | None = None,
-        timeout: TimeoutLike | None = None,
-        max_retries: int | None = None,
         client: AssisterrClient | None = None,
+        async_client: AsyncAssisterrClient | None = None,
+        settings: ClientSettings | None = None,
+        **fields: Unpack[SettingsFields],
     ) -> AssisterrChatMessageHistory:
         """Create a session on the server without blocking the event loop."""
-        sync = _clients.connect(
-            client=client, api_key=api_key, base_url=base_url, timeout=timeout,
-            max_retries=max_retries,
-        )
-        session_id = await _clients.async_client(sync.settings).create_session(handle_name)
-        return cls(handle_name, session_id, client=sync)
+        clients = connected(client, async_client, settings, fields)
+        session_id = await clients.async_client.create_session(handle_name)
+        return cls(handle_name, session_id, client=client, async_client=async_client,
+                   settings=clients.settings)
+
+    @property
+    def _client(self) -> AssisterrClient:
+        return self._clients.client
 
     @property
     def _async_client(self) -> AsyncAssisterrClient:
-        return _clients.async_client(self._client.settings)
+        return self._clients.async_client
+
+    def close(self) -> None:
+        """Release the connections of the clients this history uses (as
+        ``ChatAssisterr.close`` does)."""
+        self._clients.close()
+
+    async def aclose(self) -> None:
+        await self._clients.aclose()
 
     @property
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
@@ -158,3 +179,16 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
             f"{type(self).__name__}(handle_name={self.handle_name!r}, "
             f"session_id={self.session_id!r})"
         )
+
+
+def connected(
+    client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
+    settings: ClientSettings | None, fields: SettingsFields,
+) -> SharedClients:
+    """The clients of a history or a session helper, as :meth:`SharedClients.connect` picks
+    them; a pydantic ``SecretStr`` key (LangChain's usual type) is unwrapped."""
+    key = fields.get("api_key")
+    if isinstance(key, SecretStr):
+        fields = {**fields, "api_key": key.get_secret_value()}
+    return SharedClients.connect(client=client, async_client=async_client, settings=settings,
+                                 **fields)

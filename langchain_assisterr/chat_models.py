@@ -15,28 +15,33 @@ from langchain_core.language_models import (
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk, ChatResult
 from langchain_core.prompt_values import PromptValue
-from langchain_core.utils import from_env, secret_from_env
 from pydantic import (
     AliasChoices,
     ConfigDict,
     Field,
     PrivateAttr,
     SecretStr,
+    ValidationError,
     field_validator,
-    model_validator,
 )
-from typing_extensions import Self
 
-from assisterr_core import ClientSettings, InvalidRequestError, QueryTemplate
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
-from assisterr_core.validation import check_identifier
+from assisterr_core import InvalidRequestError, QueryTemplate
+from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, tool_choice_name
+from assisterr_core.transport import (
+    DEFAULT_MAX_RETRIES,
+    ENV_API_KEY,
+    SettingsFields,
+    SharedClients,
+    TimeoutLike,
+    Verify,
+    check_identifier,
+    detached,
+)
 
-from . import _clients
 from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
-from ._tools import Protocol, tool_choice_name
+from ._tools import CallInstructions
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -48,54 +53,213 @@ if TYPE_CHECKING:
 
 
 class ChatAssisterr(BaseChatModel):
-    """Chat with an Assisterr SLM.
+    """Chat with an Assisterr small language model (SLM).
 
-    Stateless by default: the conversation is rendered into the one query the API takes
-    (a lone human message is sent as is). With ``session_id`` (field, or
-    ``invoke(..., session_id=...)``) the server keeps the user and assistant turns, so only
-    the system text and the newest human message are sent, rendered like a conversation
-    (the message alone, as is, when there is no system text). ``stop`` sequences are
-    applied client-side. Errors are the core's typed errors
-    (``assisterr_core.AuthenticationError``, ``NotFoundError``, ...).
+    The Assisterr API takes one query string and answers text. The conversation is rendered
+    into that query (a lone human message is sent as it is), stop sequences are cut
+    client-side, and tools and structured output travel as instructions in the query, read
+    back from the reply: they are as good as the SLM is at following them. Errors are the
+    core's typed errors (`assisterr_core.AuthenticationError`, `NotFoundError`, ...).
 
-    Tools and structured output work over the text-only API by instructions in the query
-    (``tool_prompt_template``, ``json_prompt_template``) and by parsing the reply, so they
-    are as good as the SLM is at following them. With tools bound, a stream holds the reply
-    back and yields it as one parsed chunk, equal to what ``invoke`` returns. A call to an
-    unknown tool, or with arguments off the schema, stays in ``invalid_tool_calls`` when
-    chunks are added (as LangGraph does), its error then written in its ``args``. In a
-    session, tool instructions are sent with the turns since the model's last reply (the
-    new user message or the tool results). A ``response_format`` bound or passed to a call
-    (OpenAI's shapes, a pydantic model or a JSON schema) asks for a JSON answer the same
-    way; the message then holds that JSON alone, as ``ProviderStrategy`` expects.
+    ???+ info "Setup"
 
-    Sampling controls of other providers (``temperature``, ``max_tokens``, ...) are accepted
-    with an ``IgnoredParameterWarning``: the API has none. Any other unknown argument is
-    refused. ``profile`` tells LangChain the truth: text only, tools and structured output.
+        Install the package with its LangChain extra and set `ASSISTERR_API_KEY` (and
+        `ASSISTERR_BASE_URL` for another server, such as the local one of
+        `assisterr_emulator`, which every example below runs against in the tests).
 
-    Example:
-        .. code-block:: python
+        ```bash
+        pip install -U "assisterr-integrations[langchain]"
+        export ASSISTERR_API_KEY="your-api-key"
+        ```
 
-            from langchain_assisterr import ChatAssisterr
+    ??? info "Key init args — model params"
 
-            model = ChatAssisterr(model="my-slm")  # key from ASSISTERR_API_KEY
-            model.invoke("Hello!")
+        | Param | Description |
+        | --- | --- |
+        | `model` | Handle name of the SLM (`str`; also `model_name`, `handle_name`). |
+        | `session_id` | A server-side session, where the server keeps the turns. |
+        | `stop` | Stop sequences, merged with each call's, cut client-side. |
+        | `streaming` | True: `invoke` streams too (callbacks get every token). |
+        | `query_template` | Renders the conversation (default: a transcript). |
+        | `tool_prompt_template` | The instructions that offer bound tools. |
+        | `json_prompt_template` | The instructions that ask for a JSON answer. |
+
+        Sampling controls of other providers (`temperature`, `max_tokens`, ...) are accepted
+        with an `IgnoredParameterWarning`: the API has none. Any other unknown argument is
+        refused, with the name it resembles.
+
+    ??? info "Key init args — client params"
+
+        | Param | Description |
+        | --- | --- |
+        | `api_key` | Read from `ASSISTERR_API_KEY` if not given. |
+        | `base_url` | Read from `ASSISTERR_BASE_URL`, else the public service. |
+        | `timeout` | Seconds, `(connect, read)` or `(connect, read, total)`. |
+        | `max_retries` | Retries of requests that cannot have reached the model (2). |
+        | `max_connections` | The connection pool's size (100). |
+        | `proxy` | A proxy URL (default: the environment's, read at each request). |
+        | `verify` | TLS: True, a CA bundle path, an `ssl.SSLContext`, or False. |
+        | `client` | Your own `AssisterrClient` (never closed by the model). |
+        | `async_client` | Your own `AsyncAssisterrClient`, likewise. |
+
+        Without `client` and `async_client`, models with equal settings share their clients.
+
+    ??? info "Instantiate"
+
+        ```python
+        from langchain_assisterr import ChatAssisterr
+
+        model = ChatAssisterr(
+            model="my-slm",
+            timeout=(10, 120),
+            max_retries=2,
+            # api_key="...",  # else ASSISTERR_API_KEY
+        )
+        ```
+
+    ??? info "Invoke"
+
+        ```python
+        messages = [
+            ("system", "You are a helpful translator. Translate the user sentence to French."),
+            ("human", "I love programming."),
+        ]
+        model.invoke(messages)
+        ```
+
+        ```txt
+        AIMessage(content="J'adore la programmation.", response_metadata={...})
+        ```
+
+    ??? info "Stream"
+
+        ```python
+        for chunk in model.stream(messages):
+            print(chunk.text, end="")
+        ```
+
+        With tools bound or a JSON answer asked for, the reply is held back and comes as one
+        last chunk, parsed: equal to what `invoke` returns.
+
+    ??? info "Async"
+
+        ```python
+        await model.ainvoke(messages)
+
+        async for chunk in model.astream(messages):
+            print(chunk.text, end="")
+
+        await model.abatch([messages])
+        ```
+
+    ??? info "Tool calling"
+
+        ```python
+        from pydantic import BaseModel, Field
+
+
+        class GetWeather(BaseModel):
+            '''Get the current weather in a given location.'''
+
+            location: str = Field(description="The city, e.g. Paris")
+
+
+        model_with_tools = model.bind_tools([GetWeather])
+        ai_msg = model_with_tools.invoke("What is the weather like in Paris?")
+        ai_msg.tool_calls
+        ```
+
+        ```txt
+        [{'name': 'GetWeather', 'args': {'location': 'Paris'}, 'id': 'call_...',
+          'type': 'tool_call'}]
+        ```
+
+        `tool_choice` takes "auto", "any"/"required", a tool's name, True (the only tool) or
+        "none"; the SLM is asked, not forced. A call to an unknown tool, or with arguments off
+        the schema, goes to `invalid_tool_calls`, and stays there when chunks are added (as
+        LangGraph does). In a session, the instructions are sent with the turns since the
+        model's last reply (the new message, or the tool results).
+
+    ??? info "Structured output"
+
+        ```python
+        class Joke(BaseModel):
+            '''A joke to tell the user.'''
+
+            setup: str = Field(description="The setup of the joke")
+            punchline: str = Field(description="The punchline")
+
+
+        structured_model = model.with_structured_output(Joke)
+        structured_model.invoke("Tell me a joke about cats")
+        ```
+
+        ```txt
+        Joke(setup='Why was the cat sitting on the computer?',
+             punchline='To keep an eye on the mouse!')
+        ```
+
+        `method` is "json_schema" (default), "json_mode" or "function_calling". A
+        `response_format` bound or passed to a call (OpenAI's shapes, a pydantic model or a
+        JSON schema) asks for a JSON answer too; the message then holds that JSON alone, as
+        `ProviderStrategy` expects.
+
+    ??? info "A conversation kept on the server"
+
+        ```python
+        from langchain_assisterr import AssisterrChatMessageHistory
+
+        history = AssisterrChatMessageHistory.from_chat_model(model)  # opens a session
+        model.invoke("My name is Ann.", session_id=history.session_id)
+        model.invoke("What was my first question?", session_id=history.session_id)
+        [message.text for message in history.messages]
+        ```
+
+        In a session only the system text and the newest human message are sent: the
+        server already holds the earlier turns.
+
+    ??? info "Response metadata"
+
+        ```python
+        ai_msg = model.invoke(messages)
+        ai_msg.response_metadata
+        ```
+
+        ```txt
+        {'model_provider': 'assisterr', 'model_name': 'my-slm', 'finish_reason': 'stop',
+         'message_at': '2025-01-31T12:00:00.123456+00:00'}
+        ```
+
+        The API reports no token usage: messages carry no `usage_metadata`. `profile` says
+        what the SLM can do through this class: text only, tools and structured output.
     """
 
     model: str = Field(validation_alias=AliasChoices(*MODEL_NAMES))
     """Handle name of the SLM (also taken as ``model_name``, like ChatOpenAI, or
     ``handle_name``, the API's word)."""
-    api_key: SecretStr | None = Field(
-        default_factory=secret_from_env("ASSISTERR_API_KEY", default=None)
-    )
-    """API key; defaults to ``ASSISTERR_API_KEY``. Checked when a request is made."""
-    base_url: str | None = Field(default_factory=from_env("ASSISTERR_BASE_URL", default=None))
+    api_key: SecretStr | None = None
+    """API key; defaults to ``ASSISTERR_API_KEY`` (read when the model is built). Checked
+    when a request is made."""
+    base_url: str | None = None
     """API root; defaults to ``ASSISTERR_BASE_URL``, else the public service."""
     timeout: TimeoutLike | None = None
     """Seconds to wait for each read, ``(connect, read)``, ``(connect, read, total)`` or an
     ``assisterr_core.Timeout``; ``total`` bounds a whole call, a stream included."""
-    max_retries: int = 2
+    max_retries: int = DEFAULT_MAX_RETRIES
     """Retries of requests that cannot have reached the model (never a sent chat)."""
+    max_connections: int | None = None
+    """Connections pooled for sync calls and per event loop (default 100)."""
+    proxy: str | None = Field(default=None, exclude=True, repr=False)
+    """A proxy URL for every request. Default: the environment's (``HTTPS_PROXY``,
+    ``ALL_PROXY``, ``NO_PROXY``, ...), read at each request."""
+    verify: Verify = Field(default=True, exclude=True, repr=False)
+    """TLS verification: True (the system's CAs, or ``REQUESTS_CA_BUNDLE``), the path of a CA
+    bundle, an ``ssl.SSLContext``, or False (tests only)."""
+    client: Any = Field(default=None, exclude=True, repr=False)
+    """An ``assisterr_core.AssisterrClient`` to use for sync calls instead of the one shared
+    by models with the same settings. Yours: the model never closes it."""
+    async_client: Any = Field(default=None, exclude=True, repr=False)
+    """An ``assisterr_core.AsyncAssisterrClient`` for async calls, likewise."""
     session_id: str | None = None
     """Server-side session to talk in; only the system text and the newest human message
     are then sent."""
@@ -108,48 +272,78 @@ class ChatAssisterr(BaseChatModel):
     query_template: QueryTemplate | None = Field(default=None, exclude=True)
     """Renders a stateless conversation into the query; default: a readable transcript.
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
-    tool_prompt_template: str = TOOL_PROTOCOL
+    tool_prompt_template: str = TOOL_PROMPT_TEMPLATE
     """Instructions for bound tools: a ``str.format`` template with ``{tools}`` (the
     listing) and ``{choice}`` (the tool-choice sentence); double literal braces. Replies are
     read forgivingly, but the template should still ask for ``{"tool_calls": [...]}``."""
-    json_prompt_template: str = JSON_PROTOCOL
+    json_prompt_template: str = JSON_PROMPT_TEMPLATE
     """Instructions of ``with_structured_output``: a ``str.format`` template with
     ``{schema}`` (the JSON schema)."""
 
-    _settings: ClientSettings = PrivateAttr()
-    _client: AssisterrClient = PrivateAttr()
+    _clients: SharedClients | None = PrivateAttr(default=None)
 
-    # Validation errors never echo the input: it may hold the API key.
+    # Validation errors never echo the input; the key reaches pydantic as a SecretStr.
     model_config = ConfigDict(populate_by_name=True, hide_input_in_errors=True)
 
-    @model_validator(mode="before")
-    @classmethod
-    def _check_arguments(cls, values: Any) -> Any:
-        """The SLM named once; sampling controls warned about and dropped; typos refused
-        (pydantic would drop an unknown name silently)."""
-        if not isinstance(values, dict):
-            return values
-        return checked_arguments("ChatAssisterr", values, _known_arguments(cls))
+    def __init__(self, **data: Any) -> None:
+        """Arguments and connection settings are checked before pydantic sees them (the
+        environment fills what is left out); a refusal is an ``InvalidRequestError``, or
+        pydantic's ``ValidationError`` for a field of the wrong type."""
+        refusal = self._build(data)
+        if refusal is not None:
+            data.clear()  # the refusal's traceback shows this frame: it must not hold the key
+            raise refusal
+
+    def _build(self, data: dict[str, Any]) -> Exception | None:
+        """Initialise the model from ``data``; the error to raise if it cannot be, detached
+        from the frames that saw the key."""
+        try:
+            values = checked_arguments("ChatAssisterr", data, _known_arguments(type(self)))
+            clients = SharedClients.connect(
+                client=values.get("client"), async_client=values.get("async_client"),
+                **_settings_fields(values),
+            )
+            key = clients.settings.api_key.get_secret_value()
+            values.update(api_key=SecretStr(key) if key else None,
+                          base_url=clients.settings.base_url)
+            super().__init__(**values)
+        except (InvalidRequestError, ValidationError) as error:
+            return detached(error)
+        self._clients = clients
+        return None
 
     @field_validator("session_id")
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else check_identifier(value, "session_id")
 
-    @model_validator(mode="after")
-    def _build_clients(self) -> Self:
-        self._settings = _clients.resolve_settings(
-            api_key=self.api_key,
-            base_url=self.base_url,
-            timeout=self.timeout,
-            max_retries=self.max_retries,
-        )
-        self._client = _clients.sync_client(self._settings)
-        return self
+    def _connection(self) -> SharedClients:
+        """The clients this model uses (from its fields if it was made without
+        ``__init__``, as ``model_construct`` does)."""
+        if self._clients is None:
+            self._clients = SharedClients.connect(
+                client=self.client, async_client=self.async_client,
+                **_settings_fields(dict(self)),
+            )
+        return self._clients
+
+    @property
+    def _client(self) -> AssisterrClient:
+        return self._connection().client
 
     @property
     def _async_client(self) -> AsyncAssisterrClient:
-        return _clients.async_client(self._settings)
+        return self._connection().async_client
+
+    def close(self) -> None:
+        """Release the connections of the clients this model uses: a client shared with
+        other models stays open while they use it, a given one is never closed. Calls after
+        this open new connections."""
+        self._connection().close()
+
+    async def aclose(self) -> None:
+        """:meth:`close`, closing the running loop's connections before it returns."""
+        await self._connection().aclose()
 
     @property
     def _llm_type(self) -> str:
@@ -157,13 +351,13 @@ class ChatAssisterr(BaseChatModel):
 
     @property
     def lc_secrets(self) -> dict[str, str]:
-        return {"api_key": "ASSISTERR_API_KEY"}
+        return {"api_key": ENV_API_KEY}
 
     @property
     def _identifying_params(self) -> Mapping[str, Any]:
         return {
             "model": self.model,
-            "base_url": self._settings.base_url,
+            "base_url": self._connection().settings.base_url,
             "session_id": self.session_id,
             "stop": self.stop,
         }
@@ -253,7 +447,7 @@ class ChatAssisterr(BaseChatModel):
         """Per-call ``model=`` and ``session_id=`` override the fields; stops are merged;
         sampling controls get the same warning as at construction."""
         warn_ignored("ChatAssisterr call", sampling_arguments(kwargs))
-        protocol = Protocol.from_kwargs(
+        instructions = CallInstructions.from_kwargs(
             kwargs, tool_template=self.tool_prompt_template, json_template=self.json_prompt_template
         )
         return ChatRequest.build(
@@ -262,7 +456,7 @@ class ChatAssisterr(BaseChatModel):
             session_id=kwargs.get("session_id", self.session_id),
             template=self.query_template,
             stop=merge_stop(self.stop, stop),
-            protocol=protocol,
+            instructions=instructions,
         )
 
     def _generate(
@@ -365,6 +559,21 @@ class ChatAssisterr(BaseChatModel):
             await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
         yield chunk
 
+
+
+def _settings_fields(values: Mapping[str, Any]) -> SettingsFields:
+    """The connection settings among a model's arguments (a SecretStr key unwrapped)."""
+    key = values.get("api_key")
+    fields: SettingsFields = {
+        "api_key": key.get_secret_value() if isinstance(key, SecretStr) else key,
+        "base_url": values.get("base_url"),
+        "timeout": values.get("timeout"),
+        "max_retries": values.get("max_retries"),
+        "max_connections": values.get("max_connections"),
+        "proxy": values.get("proxy"),
+        "verify": values.get("verify"),
+    }
+    return fields
 
 
 def _known_arguments(cls: type[ChatAssisterr]) -> set[str]:

@@ -1,19 +1,28 @@
-"""Housekeeping for Assisterr sessions: list a handle's sessions and delete old ones."""
+"""Housekeeping for Assisterr sessions: list a handle's sessions and delete old ones.
+
+Each helper connects as ``AssisterrChatMessageHistory`` does: ``client`` / ``async_client``
+(yours, never closed), else ``settings``, else the connection settings as keywords
+(``api_key``, ``base_url``, ``timeout``, ...; the environment fills the rest). Clients it
+had to open are given back when it returns.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
 
-from pydantic import SecretStr
+from assisterr_core import SessionInfo
+from assisterr_core.transport import ClientSettings, SharedClients
 
-from assisterr_core import SessionInfo, TimeoutLike
-
-from . import _clients
+from .chat_message_histories import connected
 
 if TYPE_CHECKING:
-    from assisterr_core import AssisterrClient
+    from typing_extensions import Unpack
+
+    from assisterr_core import AssisterrClient, AsyncAssisterrClient
+    from assisterr_core.transport import SettingsFields
 
 __all__ = [
     "adelete_sessions_older_than",
@@ -28,26 +37,26 @@ def list_sessions(
     handle_name: str,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | SecretStr | None = None,
-    base_url: str | None = None,
-    timeout: TimeoutLike | None = None,
+    async_client: AsyncAssisterrClient | None = None,
+    settings: ClientSettings | None = None,
+    **fields: Unpack[SettingsFields],
 ) -> list[SessionInfo]:
     """The sessions of ``handle_name`` that the API key can see."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
-    return sync.list_sessions(handle_name)
+    with _connected(client, async_client, settings, fields) as clients:
+        return clients.client.list_sessions(handle_name)
 
 
 async def alist_sessions(
     handle_name: str,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | SecretStr | None = None,
-    base_url: str | None = None,
-    timeout: TimeoutLike | None = None,
+    async_client: AsyncAssisterrClient | None = None,
+    settings: ClientSettings | None = None,
+    **fields: Unpack[SettingsFields],
 ) -> list[SessionInfo]:
     """Async :func:`list_sessions`."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
-    return await _clients.async_client(sync.settings).list_sessions(handle_name)
+    async with _aconnected(client, async_client, settings, fields) as clients:
+        return await clients.async_client.list_sessions(handle_name)
 
 
 def sessions_older_than(
@@ -74,15 +83,15 @@ def delete_sessions_older_than(
     age: timedelta | datetime,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | SecretStr | None = None,
-    base_url: str | None = None,
-    timeout: TimeoutLike | None = None,
+    async_client: AsyncAssisterrClient | None = None,
+    settings: ClientSettings | None = None,
+    **fields: Unpack[SettingsFields],
 ) -> list[str]:
     """Delete the sessions of ``handle_name`` idle since before ``age``; return their ids."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
-    old = sessions_older_than(sync.list_sessions(handle_name), age)
-    for session in old:
-        sync.delete_session(handle_name, session.id)
+    with _connected(client, async_client, settings, fields) as clients:
+        old = sessions_older_than(clients.client.list_sessions(handle_name), age)
+        for session in old:
+            clients.client.delete_session(handle_name, session.id)
     return [session.id for session in old]
 
 
@@ -91,14 +100,37 @@ async def adelete_sessions_older_than(
     age: timedelta | datetime,
     *,
     client: AssisterrClient | None = None,
-    api_key: str | SecretStr | None = None,
-    base_url: str | None = None,
-    timeout: TimeoutLike | None = None,
+    async_client: AsyncAssisterrClient | None = None,
+    settings: ClientSettings | None = None,
+    **fields: Unpack[SettingsFields],
 ) -> list[str]:
     """Async :func:`delete_sessions_older_than` (one deletion after another)."""
-    sync = _clients.connect(client=client, api_key=api_key, base_url=base_url, timeout=timeout)
-    aclient = _clients.async_client(sync.settings)
-    old = sessions_older_than(await aclient.list_sessions(handle_name), age)
-    for session in old:
-        await aclient.delete_session(handle_name, session.id)
+    async with _aconnected(client, async_client, settings, fields) as clients:
+        old = sessions_older_than(await clients.async_client.list_sessions(handle_name), age)
+        for session in old:
+            await clients.async_client.delete_session(handle_name, session.id)
     return [session.id for session in old]
+
+
+@contextmanager
+def _connected(
+    client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
+    settings: ClientSettings | None, fields: SettingsFields,
+) -> Iterator[SharedClients]:
+    clients = connected(client, async_client, settings, fields)
+    try:
+        yield clients
+    finally:
+        clients.close()  # gives back what this call opened, if nothing else uses it
+
+
+@asynccontextmanager
+async def _aconnected(
+    client: AssisterrClient | None, async_client: AsyncAssisterrClient | None,
+    settings: ClientSettings | None, fields: SettingsFields,
+) -> AsyncIterator[SharedClients]:
+    clients = connected(client, async_client, settings, fields)
+    try:
+        yield clients
+    finally:
+        await clients.aclose()

@@ -2,7 +2,7 @@
 
 Pure code. Text is all the API carries: images, audio, video and documents raise
 :class:`~assisterr_core.UnsupportedContentError` instead of being dropped silently. Earlier
-tool calls are written back in the tool protocol's JSON and tool results become "tool"
+tool calls are written back in the JSON the tool instructions ask for and tool results become "tool"
 turns named after their tool, so the next query shows the model what it asked and got.
 """
 
@@ -23,8 +23,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatTurn, QueryTemplate, UnsupportedContentError, render_query
-from assisterr_core.prompt import session_query
-from assisterr_core.tools import render_tool_calls
+from assisterr_core.chat import render_tool_calls, session_query
 
 
 def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) -> list[ChatTurn]:
@@ -53,10 +52,11 @@ def chat_query(
     in_session: bool = False,
     instructions: str | None = None,
 ) -> str:
-    """The query for a chat call: the rendered conversation, ``instructions`` (a protocol's
-    text) after the system text. A server-side session holds the earlier user and assistant
-    turns but no system text: it gets the system text and the turns since the model's last
-    reply (without system text or instructions, the newest user message alone, as is)."""
+    """The query for a chat call: the rendered conversation, ``instructions`` (tools or a
+    JSON answer asked for) after the system text. A server-side session holds the earlier
+    user and assistant turns but no system text: it gets the system text and the turns
+    since the model's last reply (without system text or instructions, the newest user
+    message alone, as is)."""
     turns = to_turns(messages, system_prompt)
     if in_session:
         return session_query(turns, template, instructions=instructions)
@@ -95,7 +95,7 @@ def _block_text(block: object, where: str) -> str | None:
     if isinstance(block, CitationBlock):
         return _block_text(block.cited_content, where)
     if isinstance(block, ToolCallBlock):
-        return None  # rendered with the message's other calls, in the protocol's form
+        return None  # rendered with the message's other calls, as the instructions ask
     kind = getattr(block, "block_type", type(block).__name__)
     raise UnsupportedContentError(
         where, f"{kind} content is not supported: the Assisterr API accepts text only"

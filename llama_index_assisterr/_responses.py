@@ -21,7 +21,7 @@ from llama_index.core.base.llms.types import (
 )
 
 from assisterr_core import ChatReply
-from assisterr_core.stop import cut_at_stop
+from assisterr_core.chat import cut_at_stop
 
 from ._tools import ToolRequest
 

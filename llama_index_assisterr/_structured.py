@@ -1,10 +1,10 @@
 """Structured answers for LlamaIndex: which program serves each ``pydantic_program_mode``,
-the core's JSON protocol instead of LlamaIndex's default format text, and a forgiving
+the core's JSON instructions instead of LlamaIndex's default format text, and a forgiving
 reader for the reply, whole or streamed.
 
 LlamaIndex's ``PydanticOutputParser`` appends its schema after the prompt is formatted but
 with its braces still escaped for formatting, so the model would read ``{{"type": ...}}``;
-this parser appends :func:`assisterr_core.tools.json_instructions` as they are.
+this parser appends :func:`assisterr_core.chat.json_instructions` as they are.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator
 from typing import Any, TypeVar
 
 from llama_index.core.base.llms.types import ChatMessage, ChatResponse, MessageRole
-from llama_index.core.bridge.pydantic import BaseModel, ValidationError
+from llama_index.core.bridge.pydantic import BaseModel
 
 # re-exported by llama-index-core without __all__
 from llama_index.core.instrumentation import get_dispatcher  # type: ignore[attr-defined]
@@ -32,7 +32,12 @@ from llama_index.core.program.utils import create_flexible_model
 from llama_index.core.prompts.base import BasePromptTemplate
 from llama_index.core.types import BasePydanticProgram, PydanticProgramMode
 
-from assisterr_core.tools import JSON_PROTOCOL, json_instructions, parse_json_answer
+from assisterr_core.chat import (
+    JSON_PROMPT_TEMPLATE,
+    NoJSONAnswerError,
+    json_instructions,
+    parse_json_answer,
+)
 
 dispatcher = get_dispatcher(__name__)
 JSON_MODES = (PydanticProgramMode.DEFAULT, PydanticProgramMode.LLM)
@@ -42,7 +47,7 @@ Model = TypeVar("Model", bound=BaseModel)
 class JsonAnswerParser(PydanticOutputParser):  # type: ignore[type-arg]
     """Asks for a JSON answer matching ``output_cls`` and reads it (fenced or among prose)."""
 
-    def __init__(self, output_cls: type[BaseModel], template: str = JSON_PROTOCOL) -> None:
+    def __init__(self, output_cls: type[BaseModel], template: str = JSON_PROMPT_TEMPLATE) -> None:
         super().__init__(output_cls=output_cls)
         self._template = template
 
@@ -57,22 +62,12 @@ class JsonAnswerParser(PydanticOutputParser):  # type: ignore[type-arg]
     def parse(self, text: str) -> Any:
         """The first JSON value in ``text`` that is an ``output_cls`` (a stray ``[1]`` before
         the answer is skipped); ValueError naming the problem otherwise."""
-        mismatches: list[ValidationError] = []
-
-        def accept(value: Any) -> BaseModel:
-            try:
-                model: BaseModel = self.output_cls.model_validate(value)
-            except ValidationError as error:
-                mismatches.append(error)
-                raise
-            return model
-
         try:
-            return parse_json_answer(text, accept=accept)
-        except ValueError as error:
-            if mismatches:
+            return parse_json_answer(text, accept=self.output_cls.model_validate)
+        except NoJSONAnswerError as error:
+            if error.refusal is not None:
                 raise ValueError(
-                    f"The reply does not match {self.output_cls.__name__}: {mismatches[0]}"
+                    f"The reply does not match {self.output_cls.__name__}: {error.refusal}"
                 ) from error
             raise ValueError(f"The reply holds no JSON value: {error}") from error
 
@@ -137,7 +132,7 @@ async def astream_answers(
 def json_program(
     llm: LLM, output_cls: type[BaseModel], prompt: BasePromptTemplate, template: str
 ) -> LLMTextCompletionProgram:  # type: ignore[type-arg]
-    """A text-completion program on the JSON protocol; the caller's prompt is not mutated."""
+    """A text-completion program on the JSON instructions; the caller's prompt is not mutated."""
     return LLMTextCompletionProgram(
         output_parser=JsonAnswerParser(output_cls, template),
         output_cls=output_cls,
@@ -150,7 +145,7 @@ def structured_program(
     llm: FunctionCallingLLM, output_cls: type[BaseModel], prompt: BasePromptTemplate,
     json_template: str,
 ) -> BasePydanticProgram[Any] | None:
-    """The program for ``llm.pydantic_program_mode``: the JSON protocol in the default and
+    """The program for ``llm.pydantic_program_mode``: the JSON instructions in the default and
     LLM modes, a required call of the output class as a tool in FUNCTION mode; None for
     the modes LlamaIndex serves itself (OPENAI, GUIDANCE, ...)."""
     mode = llm.pydantic_program_mode

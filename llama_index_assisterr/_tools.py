@@ -1,6 +1,6 @@
-"""Function calling for ``Assisterr`` on the core's prompted tool protocol. Pure code.
+"""Function calling for ``Assisterr`` by prompt, with the core's tool instructions. Pure code.
 
-LlamaIndex tools become :class:`~assisterr_core.tools.ToolSpec`s and instructions in the
+LlamaIndex tools become :class:`~assisterr_core.chat.ToolSpec`s and instructions in the
 query; a reply becomes an assistant message whose calls are ``ToolCallBlock``s (what
 LlamaIndex's agents and programs read), mirrored as OpenAI-shaped dicts under
 ``additional_kwargs["tool_calls"]`` for the code that looks there.
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,8 +18,7 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from assisterr_core import InvalidRequestError
-from assisterr_core.tools import ToolSpec, parse_tool_reply, tool_instructions
+from assisterr_core.chat import ToolSpec, parse_tool_reply, tool_choice_name, tool_instructions
 
 ToolLike = BaseTool | ToolSpec | Mapping[str, Any]
 """A tool as ``chat(..., tools=...)`` takes it: a LlamaIndex tool, a core spec, or an
@@ -43,38 +42,7 @@ def tool_spec(tool: ToolLike) -> ToolSpec:
     """The core's spec of one tool."""
     if isinstance(tool, ToolSpec):
         return tool
-    if isinstance(tool, BaseTool):
-        tool = openai_tool(tool)
-    function = tool.get("function", tool)
-    if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
-        raise InvalidRequestError("tools", f"a tool needs a name: {tool!r:.200}")
-    return ToolSpec(
-        name=function["name"],
-        description=function.get("description") or "",
-        parameters=function.get("parameters") or {"type": "object", "properties": {}},
-    )
-
-
-def tool_choice_name(tool_choice: Any, tool_required: bool, names: Sequence[str]) -> str:
-    """``tool_choice`` in the protocol's terms: ``auto``, ``any``, ``none`` or a tool name.
-
-    Takes None/"auto", "required"/"any", "none", a tool name, and dicts naming a function
-    (OpenAI's shape) or a mode; ``tool_required`` turns "auto" into "any".
-    """
-    choice = tool_choice
-    if isinstance(choice, Mapping):
-        function = choice.get("function")
-        named = function.get("name") if isinstance(function, Mapping) else choice.get("name")
-        choice = named if named is not None else choice.get("type")
-    if choice is None or choice == "auto":
-        return "any" if tool_required else "auto"
-    if choice in ("required", "any"):
-        return "any"
-    if choice == "none" or (isinstance(choice, str) and choice in names):
-        return str(choice)
-    raise InvalidRequestError(
-        "tool_choice", f"{tool_choice!r} names no offered tool; tools: {', '.join(names) or 'none'}"
-    )
+    return ToolSpec.from_openai(openai_tool(tool) if isinstance(tool, BaseTool) else tool)
 
 
 @dataclass(frozen=True)
@@ -91,12 +59,12 @@ class ToolRequest:
         if not kwargs.get("tools"):
             return None
         tools = tuple(tool_spec(tool) for tool in kwargs["tools"])
-        choice = tool_choice_name(kwargs.get("tool_choice"), bool(kwargs.get("tool_required")),
-                                  [tool.name for tool in tools])
+        choice = tool_choice_name(kwargs.get("tool_choice"), [tool.name for tool in tools],
+                                  required=bool(kwargs.get("tool_required")))
         return cls(tools, choice, bool(kwargs.get("parallel_tool_calls", True)))
 
     def instructions(self, template: str) -> str | None:
-        """The protocol text for the query; none when the choice is "none"."""
+        """The instructions for the query; none when the choice is "none"."""
         return None if self.choice == "none" else tool_instructions(self.tools, self.choice,
                                                                       template)
 

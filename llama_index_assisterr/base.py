@@ -7,7 +7,6 @@ parsing tool calls, shaping responses) lives in ``_messages``, ``_tools`` and ``
 
 from __future__ import annotations
 
-import os
 from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -23,7 +22,13 @@ from llama_index.core.base.llms.types import (
     LLMMetadata,
     MessageRole,
 )
-from llama_index.core.bridge.pydantic import BaseModel, Field, PrivateAttr, SecretStr
+from llama_index.core.bridge.pydantic import (
+    BaseModel,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+)
 from llama_index.core.constants import DEFAULT_CONTEXT_WINDOW, DEFAULT_NUM_OUTPUTS
 
 # re-exported by llama-index-core without __all__
@@ -36,16 +41,22 @@ from llama_index.core.prompts import PromptTemplate
 from assisterr_core import (
     SAMPLING_PARAMETERS,
     ChatReply,
-    ClientSettings,
+    InvalidRequestError,
     QueryTemplate,
     transcript_template,
     warn_ignored_parameters,
 )
-from assisterr_core.settings import TimeoutLike
-from assisterr_core.stop import acut_stream, cut_stream
-from assisterr_core.sync_client import AssisterrClient
-from assisterr_core.tools import JSON_PROTOCOL, TOOL_PROTOCOL
-from assisterr_core.validation import check_identifier
+from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, acut_stream, cut_stream
+from assisterr_core.transport import (
+    DEFAULT_MAX_RETRIES,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    SharedClients,
+    TimeoutLike,
+    Verify,
+    check_identifier,
+    detached,
+)
 
 from ._messages import chat_query, completion_query
 from ._responses import (
@@ -73,15 +84,14 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
 
-    from assisterr_core.async_client import AsyncAssisterrClient
+    from assisterr_core.transport import AssisterrClient, AsyncAssisterrClient
 
-ENV_API_KEY = "ASSISTERR_API_KEY"
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
 
 
 @dataclass(frozen=True)
-class _Ask:
+class PreparedQuery:
     """One call, ready to send: the query, the session (if any), the stop sequences, and
     the tools whose calls the reply may carry."""
 
@@ -92,19 +102,18 @@ class _Ask:
 
 
 class Assisterr(FunctionCallingLLM):
-    """An Assisterr SLM, addressed by its handle name, for LlamaIndex.
+    """An Assisterr small language model (SLM), addressed by its handle name, for LlamaIndex.
 
     Stateless by default: chat calls render the whole conversation into one query. With
     ``session_id`` (a field, or a per-call keyword) the server keeps the user and assistant
     turns, so only the system text (system messages, ``system_prompt``, a chat engine's
     retrieved context) and the turns since the model's last reply are sent, rendered through
     ``query_template`` (a lone message, as is, when there is no system text). A ``stop``
-    keyword cuts replies client-side. Connection settings (key, URL, timeout, retries) are
-    fixed when the instance is built; clients may be injected with ``client=`` and
-    ``async_client=``. Sampling parameters of other providers (``temperature``,
-    ``max_tokens``, ...) are accepted with an ``IgnoredParameterWarning``: the API has none.
+    keyword cuts replies client-side. Sampling parameters of other providers
+    (``temperature``, ``max_tokens``, ...) are accepted with an ``IgnoredParameterWarning``:
+    the API has none.
 
-    Function calling is by prompt, on the core's tool protocol (the one ``ChatAssisterr``
+    Function calling is by prompt, with the core's tool instructions (those ``ChatAssisterr``
     uses): ``chat_with_tools`` and its async and streaming forms write the tools into the
     query (``tool_prompt_template``) and read the calls back from the reply as
     ``ToolCallBlock``s, so ``FunctionAgent``, ``AgentWorkflow``, ``predict_and_call`` and
@@ -125,15 +134,99 @@ class Assisterr(FunctionCallingLLM):
       ``FunctionCallingProgram``) a reply without one raises ValueError saying why.
 
     Structured outputs (``structured_predict``, its async and streaming forms,
-    ``as_structured_llm``) ask for a bare JSON answer with the core's JSON protocol
+    ``as_structured_llm``) ask for a bare JSON answer with the core's JSON instructions
     (``json_prompt_template``) in the default and ``LLM`` program modes, and read it
     forgivingly: one JSON object is easier for a small model than a call wrapping it.
     ``pydantic_program_mode=PydanticProgramMode.FUNCTION`` uses LlamaIndex's
-    ``FunctionCallingProgram`` on the tool protocol instead.
+    ``FunctionCallingProgram`` on the tool instructions instead.
 
-    Example:
-        ``llm = Assisterr(model="my-slm")`` with ``ASSISTERR_API_KEY`` set, then
-        ``llm.complete("Hello")``.
+    Args:
+        model: the SLM's handle name.
+        api_key: the API key; read from ``ASSISTERR_API_KEY`` when not given.
+        base_url: the API root; from ``ASSISTERR_BASE_URL``, else the public service.
+        timeout: seconds per read, ``(connect, read)`` or ``(connect, read, total)``.
+        max_retries: retries of requests that cannot have reached the model.
+        max_connections: the connection pool's size (default 100).
+        proxy: a proxy URL for every request (default: the environment's).
+        verify: TLS verification: True, a CA bundle path, an ``ssl.SSLContext``, or False.
+        client: your own ``assisterr_core.AssisterrClient`` (never closed by the LLM).
+        async_client: your own ``assisterr_core.AsyncAssisterrClient``, likewise. Without
+            them, LLMs and chat models with equal settings share their clients.
+        session_id: a server-side session to talk in.
+        query_template: renders a conversation into the query (e.g. ``Llama3Template()``).
+        tool_prompt_template: the instructions that offer tools.
+        json_prompt_template: the instructions that ask for a JSON answer.
+        context_window: tokens the SLM reads at most (the API does not say).
+        num_output: tokens LlamaIndex keeps free for the reply when it sizes prompts.
+
+    Examples:
+        `pip install "assisterr-integrations[llama-index]"`, set ``ASSISTERR_API_KEY``.
+
+        ```python
+        from llama_index.llms.assisterr import Assisterr
+
+        llm = Assisterr(model="my-slm")
+
+        print(llm.complete("Paul Graham is "))
+
+        for r in llm.stream_complete("Paul Graham is "):
+            print(r.delta, end="")
+        ```
+
+        Chat, with a system prompt, and asynchronously:
+
+        ```python
+        from llama_index.core.llms import ChatMessage
+
+        messages = [
+            ChatMessage(role="system", content="You are a pirate with a colorful personality."),
+            ChatMessage(role="user", content="What is your name?"),
+        ]
+        print(llm.chat(messages))
+
+        print(await llm.acomplete("Paul Graham is "))
+        ```
+
+        Function calling:
+
+        ```python
+        from llama_index.core.tools import FunctionTool
+
+
+        def multiply(a: int, b: int) -> int:
+            '''Multiply two integers and return the result.'''
+            return a * b
+
+
+        response = llm.predict_and_call([FunctionTool.from_defaults(fn=multiply)],
+                                        "What is 3 times 4?")
+        print(response)  # 12
+        ```
+
+        Structured output:
+
+        ```python
+        from llama_index.core.prompts import PromptTemplate
+        from pydantic import BaseModel
+
+
+        class Song(BaseModel):
+            name: str
+            artist: str
+
+
+        song = llm.structured_predict(Song, PromptTemplate("Name a song by {artist}."),
+                                      artist="Queen")
+        ```
+
+        A conversation kept on the server:
+
+        ```python
+        session = llm.client.create_session("my-slm")
+        llm.chat([ChatMessage(role="user", content="My name is Ann.")], session_id=session)
+        llm.chat([ChatMessage(role="user", content="What was my first question?")],
+                 session_id=session)
+        ```
     """
 
     model: str = Field(description="The SLM's handle name.")
@@ -144,15 +237,31 @@ class Assisterr(FunctionCallingLLM):
         description=f"The API key; read from {ENV_API_KEY} when not given.",
     )
     base_url: str = Field(
-        default="", description="The API root; from ASSISTERR_BASE_URL, else the public API."
+        default="",
+        description=f"The API root; from {ENV_BASE_URL}, else the public API.",
     )
-    timeout: TimeoutLike = Field(
-        default=120.0,
+    timeout: TimeoutLike | None = Field(
+        default=None,
         description="Seconds to wait for each read (a reply, or a stream's next chunk), a "
         "(connect, read) or (connect, read, total) tuple, or an assisterr_core.Timeout; "
-        "checked like the core client's.",
+        "checked like the core client's (default: 10 s to connect, 120 s per read).",
     )
-    max_retries: int = Field(default=2, ge=0, description="Retries on transient failures.")
+    max_retries: int = Field(default=DEFAULT_MAX_RETRIES, ge=0,
+                             description="Retries on transient failures.")
+    max_connections: int | None = Field(
+        default=None, description="Connections pooled for sync calls and per event loop "
+        "(default 100).",
+    )
+    proxy: str | None = Field(
+        default=None, exclude=True, repr=False,
+        description="A proxy URL for every request; default: the environment's (HTTPS_PROXY, "
+        "ALL_PROXY, NO_PROXY, ...), read at each request.",
+    )
+    verify: Verify = Field(
+        default=True, exclude=True, repr=False,
+        description="TLS verification: True (the system's CAs, or REQUESTS_CA_BUNDLE), a CA "
+        "bundle path, an ssl.SSLContext, or False (tests only).",
+    )
     session_id: str | None = Field(
         default=None, description="A server-side session: send only the system text and the "
         "turns since the model's last reply."
@@ -163,12 +272,12 @@ class Assisterr(FunctionCallingLLM):
         description="Renders a conversation into one query (e.g. Llama3Template()).",
     )
     tool_prompt_template: str = Field(
-        default=TOOL_PROTOCOL,
+        default=TOOL_PROMPT_TEMPLATE,
         description="Offers tools in chat_with_tools; a str.format template with {tools} and "
         "{choice}.",
     )
     json_prompt_template: str = Field(
-        default=JSON_PROTOCOL,
+        default=JSON_PROMPT_TEMPLATE,
         description="Asks for a JSON answer in structured_predict; a str.format template "
         "with {schema}.",
     )
@@ -183,10 +292,7 @@ class Assisterr(FunctionCallingLLM):
         "API has no length control).",
     )
 
-    _settings: ClientSettings | None = PrivateAttr(default=None)
-    _client: AssisterrClient | None = PrivateAttr(default=None)
-    _async_client: AsyncAssisterrClient | None = PrivateAttr(default=None)
-    _owns_client: bool = PrivateAttr(default=True)
+    _clients: SharedClients = PrivateAttr()
 
     def __init__(
         self,
@@ -197,33 +303,42 @@ class Assisterr(FunctionCallingLLM):
         async_client: AsyncAssisterrClient | None = None,
         **kwargs: Any,
     ) -> None:
+        refusal = self._build(model, api_key, client, async_client, kwargs)
+        if refusal is not None:
+            del api_key  # the refusal's traceback shows this frame: it must not hold the key
+            raise refusal
+
+    def _build(
+        self, model: str, api_key: str | SecretStr | None, client: AssisterrClient | None,
+        async_client: AsyncAssisterrClient | None, kwargs: dict[str, Any],
+    ) -> Exception | None:
+        """Initialise the LLM; the error to raise if it cannot be, detached from the frames
+        that saw the key."""
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
-        model = check_identifier(model, "handle")
-        if kwargs.get("session_id") is not None:
-            kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
-        ignored = SAMPLING_PARAMETERS.intersection(kwargs)
-        warn_ignored_parameters(type(self).__name__, ignored)  # code ported from elsewhere runs
-        for name in ignored:
-            del kwargs[name]
-        key = api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key
-        key = key or os.environ.get(ENV_API_KEY) or None
-        settings = ClientSettings.resolve(
-            api_key=key,
-            base_url=kwargs.pop("base_url", None) or None,
-            timeout=kwargs.get("timeout"),
-            max_retries=kwargs.get("max_retries"),
-        )
-        fields: dict[str, Any] = {
-            "model": model,
-            "api_key": SecretStr(key) if key else None,
-            "base_url": settings.base_url,
-        }
-        super().__init__(**fields, **kwargs)
-        self._settings = settings
-        self._client = client
-        self._async_client = async_client
-        self._owns_client = client is None
+        try:
+            model = check_identifier(model, "handle")
+            if kwargs.get("session_id") is not None:
+                kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
+            ignored = SAMPLING_PARAMETERS.intersection(kwargs)
+            warn_ignored_parameters(type(self).__name__, ignored, stacklevel=4)
+            for name in ignored:
+                del kwargs[name]
+            clients = SharedClients.connect(
+                client=client, async_client=async_client,
+                api_key=api_key.get_secret_value() if isinstance(api_key, SecretStr) else api_key,
+                base_url=kwargs.pop("base_url", None) or None,
+                timeout=kwargs.get("timeout"), max_retries=kwargs.get("max_retries"),
+                max_connections=kwargs.get("max_connections"), proxy=kwargs.get("proxy"),
+                verify=kwargs.get("verify"),
+            )
+            key = clients.settings.api_key.get_secret_value()
+            super().__init__(model=model, api_key=SecretStr(key) if key else None,
+                             base_url=clients.settings.base_url, **kwargs)
+        except (InvalidRequestError, ValidationError) as error:
+            return detached(error)
+        self._clients = clients
+        return None
 
     @classmethod
     def class_name(cls) -> str:
@@ -240,91 +355,86 @@ class Assisterr(FunctionCallingLLM):
             model_name=self.model,
         )
 
-    # -- clients: built once, on first use, from one settings object ---------------------
+    # -- clients: shared per settings, as ChatAssisterr's are (see SharedClients) ---------
 
     @property
     def client(self) -> AssisterrClient:
-        """The sync client (created on first use unless one was injected)."""
-        if self._client is None:
-            self._client = AssisterrClient(settings=self._client_settings())
-        return self._client
+        """The sync client: the one given, else the one shared by equal settings."""
+        return self._clients.client
 
     @property
     def async_client(self) -> AsyncAssisterrClient:
-        """The async client (created on first use; it imports aiohttp)."""
-        if self._async_client is None:
-            from assisterr_core.async_client import AsyncAssisterrClient
+        """The async client (the first use imports aiohttp), likewise."""
+        return self._clients.async_client
 
-            self._async_client = AsyncAssisterrClient(settings=self._client_settings())
-        return self._async_client
+    def close(self) -> None:
+        """Release the connections of the clients this LLM uses, sync and async: a client
+        shared with other models stays open while they use it, a given one is never closed.
+        Calls after this open new connections."""
+        self._clients.close()
 
-    def _client_settings(self) -> ClientSettings:
-        if self._settings is None:
-            key = self.api_key.get_secret_value() if self.api_key else None
-            self._settings = ClientSettings.resolve(
-                api_key=key,
-                base_url=self.base_url,
-                timeout=self.timeout,
-                max_retries=self.max_retries,
-            )
-        return self._settings
+    async def aclose(self) -> None:
+        """:meth:`close`, closing the running loop's connections before it returns."""
+        await self._clients.aclose()
 
     # -- completion ----------------------------------------------------------------------
 
     @llm_completion_callback()
     def complete(self, prompt: str, formatted: bool = False, **kwargs: Any) -> CompletionResponse:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return completion_response(self._send(ask), ask.stop)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return completion_response(self._send(prepared), prepared.stop)
 
     @llm_completion_callback()
     def stream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseGen:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return responses(self._stream(ask), CompletionAssembler())
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return responses(self._stream(prepared), CompletionAssembler())
 
     @llm_completion_callback()
     async def acomplete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponse:
-        ask = self._completion_ask(prompt, formatted, kwargs)
-        return completion_response(await self._asend(ask), ask.stop)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
+        return completion_response(await self._asend(prepared), prepared.stop)
 
     @llm_completion_callback()
     async def astream_complete(
         self, prompt: str, formatted: bool = False, **kwargs: Any
     ) -> CompletionResponseAsyncGen:
-        ask = self._completion_ask(prompt, formatted, kwargs)
+        prepared = self._prepare_completion(prompt, formatted, kwargs)
         # The decorator needs a coroutine returning an async generator, not a generator.
-        return aresponses(self._astream(ask), CompletionAssembler())
+        return aresponses(self._astream(prepared), CompletionAssembler())
 
     # -- chat: ``tools=`` (and ``tool_choice``, ``parallel_tool_calls``) as chat_with_tools
     # -- passes them --------------------------------------------------------------------
 
     @llm_chat_callback()
     def chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        ask = self._chat_ask(messages, kwargs)
-        return chat_response(self._send(ask), ask.stop, ask.tools)
+        prepared = self._prepare_chat(messages, kwargs)
+        return chat_response(self._send(prepared), prepared.stop, prepared.tools)
 
     @llm_chat_callback()
     def stream_chat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponseGen:
-        ask = self._chat_ask(messages, kwargs)
-        return responses(self._stream(ask), ChatAssembler(ask.tools))
+        prepared = self._prepare_chat(messages, kwargs)
+        return responses(self._stream(prepared), ChatAssembler(prepared.tools))
 
     @llm_chat_callback()
     async def achat(self, messages: Sequence[ChatMessage], **kwargs: Any) -> ChatResponse:
-        ask = self._chat_ask(messages, kwargs)
-        return chat_response(await self._asend(ask), ask.stop, ask.tools)
+        prepared = self._prepare_chat(messages, kwargs)
+        return chat_response(await self._asend(prepared), prepared.stop, prepared.tools)
 
     @llm_chat_callback()
     async def astream_chat(
         self, messages: Sequence[ChatMessage], **kwargs: Any
     ) -> ChatResponseAsyncGen:
-        ask = self._chat_ask(messages, kwargs)
-        return aresponses(self._astream(ask), ChatAssembler(ask.tools))
+        prepared = self._prepare_chat(messages, kwargs)
+        return aresponses(self._astream(prepared), ChatAssembler(prepared.tools))
 
     # -- function calling by prompt -------------------------------------------------------
 
+    # Underscored but not private: FunctionCallingLLM declares it abstract, the one hook its
+    # chat_with_tools, predict_and_call and agents expect a function-calling LLM to fill.
     def _prepare_chat_with_tools(
         self,
         tools: Sequence[BaseTool],
@@ -440,15 +550,19 @@ class Assisterr(FunctionCallingLLM):
 
     # -- shared, no I/O ------------------------------------------------------------------
 
-    def _completion_ask(self, prompt: str, formatted: bool, kwargs: dict[str, Any]) -> _Ask:
+    def _prepare_completion(
+        self, prompt: str, formatted: bool, kwargs: dict[str, Any]
+    ) -> PreparedQuery:
         """``formatted`` prompts (from ``predict`` and friends) are sent as they are."""
         if not formatted:
             if self.completion_to_prompt is not None:
                 prompt = self.completion_to_prompt(prompt)
             prompt = completion_query(prompt, self.query_template, system_prompt=self.system_prompt)
-        return _Ask(prompt, *self._call_options(kwargs))
+        return PreparedQuery(prompt, *self._call_options(kwargs))
 
-    def _chat_ask(self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]) -> _Ask:
+    def _prepare_chat(
+        self, messages: Sequence[ChatMessage], kwargs: dict[str, Any]
+    ) -> PreparedQuery:
         session_id, stop = self._call_options(kwargs)
         tools = ToolRequest.from_kwargs(kwargs)
         query = chat_query(
@@ -456,7 +570,7 @@ class Assisterr(FunctionCallingLLM):
             system_prompt=self.system_prompt, in_session=session_id is not None,
             instructions=tools.instructions(self.tool_prompt_template) if tools else None,
         )
-        return _Ask(query, session_id, stop, tools)
+        return PreparedQuery(query, session_id, stop, tools)
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         session_id = kwargs.get("session_id", self.session_id)
@@ -465,22 +579,20 @@ class Assisterr(FunctionCallingLLM):
 
     # -- I/O -----------------------------------------------------------------------------
 
-    def _send(self, ask: _Ask) -> ChatReply:
-        return self.client.chat(self.model, ask.query, session_id=ask.session_id)
+    def _send(self, prepared: PreparedQuery) -> ChatReply:
+        return self.client.chat(self.model, prepared.query, session_id=prepared.session_id)
 
-    def _stream(self, ask: _Ask) -> Iterator[str]:
-        deltas = self.client.stream(self.model, ask.query, session_id=ask.session_id)
-        return cut_stream(deltas, ask.stop) if ask.stop else deltas
+    def _stream(self, prepared: PreparedQuery) -> Iterator[str]:
+        deltas = self.client.stream(self.model, prepared.query, session_id=prepared.session_id)
+        return cut_stream(deltas, prepared.stop) if prepared.stop else deltas
 
-    async def _asend(self, ask: _Ask) -> ChatReply:
-        return await self.async_client.chat(self.model, ask.query, session_id=ask.session_id)
+    async def _asend(self, prepared: PreparedQuery) -> ChatReply:
+        return await self.async_client.chat(self.model, prepared.query,
+                                            session_id=prepared.session_id)
 
-    def _astream(self, ask: _Ask) -> AsyncIterator[str]:
-        deltas = self.async_client.stream(self.model, ask.query, session_id=ask.session_id)
-        return acut_stream(deltas, ask.stop) if ask.stop else deltas
+    def _astream(self, prepared: PreparedQuery) -> AsyncIterator[str]:
+        deltas = self.async_client.stream(self.model, prepared.query,
+                                          session_id=prepared.session_id)
+        return acut_stream(deltas, prepared.stop) if prepared.stop else deltas
 
-    def close(self) -> None:
-        """Release the sync client's pooled connections (an injected client is left open)."""
-        if self._client is not None and self._owns_client:
-            self._client.close()
 

@@ -34,7 +34,7 @@ from assisterr_core import (
     RateLimitError,
     ServerError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
 from llama_index_assisterr import Assisterr
 

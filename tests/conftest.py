@@ -1,4 +1,5 @@
-"""Suite-wide settings: hypothesis profiles, and the ``slow`` marker for end-to-end runs.
+"""Suite-wide settings: the local server's fixtures, hypothesis profiles, and the ``slow``
+marker for end-to-end runs.
 
 Hypothesis runs the derandomized ``fixed`` profile by default, so a failure reproduces on
 every run and machine; ``pytest --hypothesis-profile=thorough`` explores many more (and new)
@@ -11,6 +12,9 @@ from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+# The local server's fixtures (assisterr_server, assisterr_emulator): opt-in, as for any user.
+pytest_plugins = ["assisterr_emulator.pytest_plugin"]
 
 settings.register_profile("fixed", derandomize=True, database=None, deadline=None,
                           print_blob=True)

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from assisterr_core import AssisterrClient, AsyncAssisterrClient
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 
 class ClientDriver:

@@ -31,7 +31,7 @@ from assisterr_core import (
     ServerError,
     StreamInterruptedError,
 )
-from assisterr_core.emulator import STREAM_FORMATS, EmulatorServer
+from assisterr_emulator import STREAM_FORMATS, EmulatorServer
 
 from ..reliability.key_search import places_holding
 from ..reliability.mock_clock import MockClock

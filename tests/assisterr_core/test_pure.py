@@ -18,7 +18,9 @@ from assisterr_core import (
     UnsupportedContentError,
     render_query,
 )
-from assisterr_core.errors import (
+from assisterr_core.chat.prompt import latest_user_text
+from assisterr_core.chat.stop import StopSequenceCutter, cut_at_stop
+from assisterr_core.transport.errors import (
     AuthenticationError,
     BadRequestError,
     NotFoundError,
@@ -27,7 +29,7 @@ from assisterr_core.errors import (
     extract_error_detail,
     status_error,
 )
-from assisterr_core.models import (
+from assisterr_core.transport.records import (
     EARLIEST,
     LATEST,
     HistoryMessage,
@@ -36,11 +38,9 @@ from assisterr_core.models import (
     parse_history,
     parse_timestamp,
 )
-from assisterr_core.prompt import latest_user_text
-from assisterr_core.retry import Replay, RetryPolicy, parse_retry_after
-from assisterr_core.settings import ClientSettings, InsecureTransportWarning, Timeout
-from assisterr_core.stop import StopSequenceCutter, cut_at_stop
-from assisterr_core.validation import check_identifier, check_query, path_segment
+from assisterr_core.transport.retry import Replay, RetryPolicy, parse_retry_after
+from assisterr_core.transport.settings import ClientSettings, InsecureTransportWarning, Timeout
+from assisterr_core.transport.validation import check_identifier, check_query, path_segment
 
 
 class TestRetryPolicy:
@@ -348,13 +348,13 @@ class TestStopStreams:
             finally:
                 closed.append(True)
 
-        from assisterr_core.stop import cut_stream
+        from assisterr_core.chat.stop import cut_stream
 
         assert list(cut_stream(source(), ["STOP"])) == ["Hello wo", "rld. "]
         assert closed == [True]
 
     async def test_async_source_is_closed_at_the_stop(self) -> None:
-        from assisterr_core.stop import acut_stream
+        from assisterr_core.chat.stop import acut_stream
 
         closed: list[bool] = []
 

@@ -15,7 +15,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from assisterr_core import MalformedResponseError, StreamDecoder, StreamErrorEvent
-from assisterr_core.stream_decoder import Framing
+from assisterr_core.transport.stream_decoder import Framing
 
 
 def decode(
@@ -277,7 +277,7 @@ class ScanCounter:
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
         import re
 
-        from assisterr_core import stream_decoder
+        from assisterr_core.transport import stream_decoder
 
         self.chars = 0
         for name, value in vars(stream_decoder).items():

@@ -1,4 +1,5 @@
-"""The tool and JSON protocol: rendering, forgiving parsing, and the emulator playing it."""
+"""Tool and JSON instructions: rendering, tool choices, forgiving parsing, and the local server
+playing them."""
 
 from __future__ import annotations
 
@@ -6,17 +7,19 @@ import json
 
 import pytest
 
-from assisterr_core.emulator.tool_player import instance_of, play
-from assisterr_core.prompt import ChatTurn, render_query
-from assisterr_core.tools import (
+from assisterr_core import InvalidRequestError
+from assisterr_core.chat import (
     ToolSpec,
     json_instructions,
     parse_json_answer,
     parse_tool_reply,
     render_tool_calls,
     schema_problem,
+    tool_choice_name,
     tool_instructions,
 )
+from assisterr_core.chat.prompt import ChatTurn, render_query
+from assisterr_emulator.play.tool_player import instance_of, play
 
 ADD = ToolSpec("add", "Add two integers.", {
     "type": "object", "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
@@ -134,7 +137,7 @@ def test_multi_line_descriptions_stay_one_listing_item() -> None:
     assert parse_tool_reply(reply or "", [tool]).calls[0].name == "greet"
 
 
-def test_earlier_calls_round_trip_through_the_protocol() -> None:
+def test_earlier_calls_round_trip_through_the_instructions() -> None:
     text = render_tool_calls([{"name": "add", "args": {"a": 1, "b": 2}, "id": "x"}])
     assert [c.arguments for c in parse_tool_reply(text, TOOLS).calls] == [{"a": 1, "b": 2}]
 
@@ -158,7 +161,7 @@ class TestToolPlayer:
         assert reply == "Hello from h! The tool returned: 3"
 
     def test_answers_tool_results_sent_without_the_question(self) -> None:
-        # a server-side session holds the question: only the results follow the protocol
+        # a server-side session holds the question: only the results follow the instructions
         reply = self.ask(ChatTurn("tool", "3", name="add"))
         assert reply == "Hello from h! The tool returned: 3"
 
@@ -169,7 +172,7 @@ class TestToolPlayer:
         named = parse_tool_reply(self.ask(("user", "add 1 2"), choice="get_weather") or "", TOOLS)
         assert named.calls[0].name == "get_weather"
 
-    def test_no_protocol_no_play(self) -> None:
+    def test_no_instructions_no_play(self) -> None:
         assert play("just a question", "h") is None
 
     def test_schema_instances(self) -> None:
@@ -180,3 +183,36 @@ class TestToolPlayer:
             "$defs": {"Pet": {"type": "object", "properties": {"kind": {"enum": ["cat", "dog"]}}}}}
         value = instance_of(schema, "I am 'Ann', 31 years old")
         assert value == {"name": "Ann", "age": 31}  # optional fields the message leaves open
+
+
+NAMES = ["add", "get_weather"]
+
+
+@pytest.mark.parametrize(
+    ("choice", "expected"),
+    [(None, "auto"), ("auto", "auto"), (False, "auto"), ("any", "any"), ("required", "any"),
+     ("none", "none"), ("add", "add"), ({"type": "function", "function": {"name": "add"}}, "add"),
+     ({"type": "tool", "name": "add"}, "add"), ({"type": "any"}, "any"), (True, "any")],
+)
+def test_tool_choice_name(choice: object, expected: str) -> None:
+    assert tool_choice_name(choice, NAMES) == expected
+
+
+def test_true_picks_the_only_tool_and_unknown_names_fail() -> None:
+    assert tool_choice_name(True, ["add"]) == "add"
+    with pytest.raises(InvalidRequestError, match="names no offered tool"):
+        tool_choice_name("multiply", NAMES)
+
+
+def test_a_required_call_turns_auto_into_any_but_keeps_a_named_tool() -> None:
+    assert [tool_choice_name(choice, NAMES, required=True)
+            for choice in (None, "auto", "add", "none")] == ["any", "any", "add", "none"]
+
+
+def test_openai_shaped_tools_become_specs_and_need_a_name() -> None:
+    spec = ToolSpec.from_openai({"type": "function", "function": {"name": "ping"}})
+    assert spec == ToolSpec("ping", "", {"type": "object", "properties": {}})
+    assert ToolSpec.from_openai({"name": "add", "description": "Add.", "parameters": {"a": 1}}) \
+        == ToolSpec("add", "Add.", {"a": 1})
+    with pytest.raises(InvalidRequestError, match="tools: a tool needs a name"):
+        ToolSpec.from_openai({"type": "function", "function": {"description": "nameless"}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
 
 HANDLE = "test-slm"

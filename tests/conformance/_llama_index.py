@@ -22,7 +22,7 @@ from llama_index.core.instrumentation.events import BaseEvent
 from llama_index.core.memory import Memory
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 HANDLE = "test-slm"

@@ -12,7 +12,7 @@ from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
 from pydantic import BaseModel
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._langchain import HANDLE, model_on
 from .conftest import pattern

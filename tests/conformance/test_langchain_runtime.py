@@ -8,7 +8,7 @@ from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.runnables import ConfigurableField
 
 from assisterr_core import ServerError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._langchain import HANDLE, model_on
 from .conftest import pattern

@@ -8,8 +8,8 @@ from langchain_core.exceptions import OutputParserException
 from langchain_core.messages import AIMessage
 from pydantic import BaseModel, Field
 
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.tools import JSON_OBJECT_PROTOCOL, json_instructions
+from assisterr_core.chat import JSON_OBJECT_PROMPT, json_instructions
+from assisterr_emulator import EmulatorServer
 
 from ._langchain import model_on
 from .conftest import pattern
@@ -47,7 +47,7 @@ def test_with_structured_output_json_mode(assisterr_emulator: EmulatorServer) ->
     answer = structured.invoke("Describe Oslo as JSON with 'city' and 'country' keys.")
     assert set(answer) == {"city", "country"} and answer["city"] == "Oslo"
     query = assisterr_emulator.chat_requests()[0].query
-    assert query.startswith(JSON_OBJECT_PROTOCOL) and "properties" not in query
+    assert query.startswith(JSON_OBJECT_PROMPT) and "properties" not in query
 
 
 @pattern("LangChain", "with_structured_output: include_raw", "raw message, parsed object and "

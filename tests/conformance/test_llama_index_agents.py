@@ -1,4 +1,4 @@
-"""LlamaIndex agents, tool calls and routers: the ReAct text protocol and function calling
+"""LlamaIndex agents, tool calls and routers: the ReAct text format and function calling
 by prompt."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from llama_index.core.query_engine import RouterQueryEngine
 from llama_index.core.selectors import LLMSingleSelector, PydanticSingleSelector
 from llama_index.core.tools import FunctionTool, QueryEngineTool
 
-from assisterr_core.emulator import EmulatorServer, ScriptedResponder
+from assisterr_emulator import EmulatorServer, ScriptedResponder
 from llama_index_assisterr import Assisterr
 
 from ._llama_index import FRANCE, HANDLE, SLMS, get_weather, make_index, make_llm, multiply
@@ -30,7 +30,7 @@ TOOLS = [FunctionTool.from_defaults(multiply), FunctionTool.from_defaults(get_we
 
 
 def calls(*pairs: tuple[str, dict[str, Any]]) -> str:
-    """A reply in the tool protocol calling each (name, arguments)."""
+    """A reply in the tool instructions' JSON, calling each (name, arguments)."""
     return json.dumps({"tool_calls": [{"name": n, "arguments": a} for n, a in pairs]})
 
 

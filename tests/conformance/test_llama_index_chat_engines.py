@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._llama_index import FRANCE, HANDLE, make_index, make_llm, sql_memory
 from .conftest import pattern

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from assisterr_core.emulator import EmulatorServer, ScriptedResponder
+from assisterr_emulator import EmulatorServer, ScriptedResponder
 
 from ._llama_index import FRANCE, HANDLE, SLMS, make_index, make_llm
 from .conftest import pattern

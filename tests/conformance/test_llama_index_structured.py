@@ -10,7 +10,7 @@ from llama_index.core.bridge.pydantic import BaseModel
 from llama_index.core.program import FunctionCallingProgram, LLMTextCompletionProgram
 from llama_index.core.prompts import PromptTemplate
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._llama_index import make_llm
 from .conftest import pattern
@@ -74,7 +74,7 @@ async def test_function_calling_program(assisterr_emulator: EmulatorServer) -> N
 @pattern("LlamaIndex", "LLMTextCompletionProgram", "LlamaIndex's own format text in the "
          "query (its schema's braces arrive doubled), the JSON reply read (reply scripted)")
 def test_llm_text_completion_program(assisterr_emulator: EmulatorServer) -> None:
-    # LlamaIndex's format text is not the core's JSON protocol, which the local server plays:
+    # LlamaIndex's format text is not the core's JSON instructions, which the local server plays:
     # the reply is scripted, as a model would answer
     assisterr_emulator.set_responder(lambda request: 'Here: {"name": "Rex", "age": 3}')
     program = LLMTextCompletionProgram.from_defaults(

@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_core import AssisterrClient
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 HANDLE = "test-slm"
@@ -26,8 +27,7 @@ def chat(conn: dict[str, Any]) -> ChatAssisterr:
 @pytest.fixture
 def session_id(assisterr_emulator: EmulatorServer, conn: dict[str, Any]) -> str:
     """A fresh server-side session (its creation is dropped from the request log)."""
-    from langchain_assisterr._clients import connect
-
-    sid = connect(**conn).create_session(HANDLE)
+    with AssisterrClient(**conn) as client:
+        sid = client.create_session(HANDLE)
     assisterr_emulator.state.requests.clear()
     return sid

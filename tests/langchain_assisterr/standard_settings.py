@@ -22,7 +22,7 @@ class AssisterrSuiteSettings:
     def returns_usage_metadata(self) -> bool:
         return False
 
-    # Tools and structured output travel as instructions in the query (assisterr_core.tools);
+    # Tools and structured output travel as instructions in the query (assisterr_core.chat);
     # every test these flags enable passes against the local server's generic tool player.
     @property
     def has_tool_calling(self) -> bool:

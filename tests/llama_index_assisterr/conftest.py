@@ -16,8 +16,8 @@ from llama_index.core.instrumentation.events import BaseEvent
 # Imported here, at a shallow stack: pytest rewrites the plugin's package on first import,
 # and CPython 3.11.7's ast.parse can fail ("AST constructor recursion depth mismatch") when
 # that happens deep inside LlamaIndex's instrumented async calls.
-import assisterr_core.async_client  # noqa: F401
-from assisterr_core.emulator import EmulatorServer
+import assisterr_core.transport.async_client  # noqa: F401
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 HANDLE = "test-slm"

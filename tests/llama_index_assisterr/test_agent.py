@@ -6,7 +6,7 @@ import pytest
 from llama_index.core.agent.workflow import AgentStream, ReActAgent, ToolCallResult
 from llama_index.core.tools import FunctionTool
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 TOOL_CALL = (

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assisterr_core import IgnoredParameterWarning, InvalidRequestError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from .conftest import HANDLE, make_llm

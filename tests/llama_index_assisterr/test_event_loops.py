@@ -13,7 +13,7 @@ import pytest
 from llama_index.core.base.llms.types import ChatMessage
 
 from assisterr_core import AssisterrClient, AsyncAssisterrClient
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from .conftest import HANDLE, make_llm

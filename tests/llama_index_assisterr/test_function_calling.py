@@ -1,4 +1,5 @@
-"""``Assisterr`` as a LlamaIndex ``FunctionCallingLLM``: tools by prompt on the core's protocol."""
+"""``Assisterr`` as a LlamaIndex ``FunctionCallingLLM``: tools offered by prompt, with the core's
+instructions."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools import FunctionTool
 
 from assisterr_core import AssisterrClient, InvalidRequestError
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.tools import render_tool_calls, tool_instructions
+from assisterr_core.chat import render_tool_calls, tool_instructions
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 from llama_index_assisterr._tools import tool_spec
 
@@ -51,7 +52,7 @@ def calls_of(llm: Assisterr, response: ChatResponse) -> list[tuple[str, dict[str
     return [(c.tool_name, c.tool_kwargs) for c in selections]
 
 
-def test_the_four_tool_methods_send_the_protocol_and_read_the_call(
+def test_the_four_tool_methods_send_the_instructions_and_read_the_call(
     llm: Assisterr, assisterr_emulator: EmulatorServer
 ) -> None:
     async def asynchronous() -> list[ChatResponse]:

@@ -14,7 +14,7 @@ from llama_index.core.instrumentation.events.llm import (
     LLMCompletionStartEvent,
 )
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr, Llama3Template
 
 from .conftest import HANDLE, make_llm, run_method

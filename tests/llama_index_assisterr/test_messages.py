@@ -74,7 +74,7 @@ def test_completion_query_keeps_a_lone_prompt_verbatim() -> None:
     assert completion_query("q", transcript_template, system_prompt="S") == "S\n\nq"
 
 
-def test_earlier_calls_are_rendered_in_the_protocol_and_results_named_after_their_tool() -> None:
+def test_earlier_calls_are_rendered_as_instructed_and_results_named_after_their_tool() -> None:
     openai_shaped = {"id": "c2", "type": "function",
                      "function": {"name": "get_weather", "arguments": '{"city": "Rome"}'}}
     messages = [

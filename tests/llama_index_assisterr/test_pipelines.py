@@ -12,8 +12,8 @@ from llama_index.core.instrumentation.events.llm import LLMChatInProgressEvent
 from llama_index.core.memory import ChatMemoryBuffer
 
 from assisterr_core import AssisterrClient, StreamInterruptedError
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.emulator.responders import ResponderRequest, default_responder
+from assisterr_emulator import EmulatorServer
+from assisterr_emulator.responders import ResponderRequest, default_responder
 from llama_index_assisterr import Assisterr
 
 from .conftest import make_llm

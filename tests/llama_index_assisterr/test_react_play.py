@@ -11,8 +11,8 @@ from llama_index.core.base.llms.types import MessageRole
 from llama_index.core.tools import FunctionTool
 
 from assisterr_core import Llama3Template
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.emulator.react_player import play
+from assisterr_emulator import EmulatorServer
+from assisterr_emulator.play.react_player import play
 
 from .conftest import HANDLE, make_llm
 

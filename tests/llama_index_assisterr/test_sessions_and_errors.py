@@ -23,7 +23,7 @@ from assisterr_core import (
     ServerError,
     UnsupportedContentError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from .conftest import HANDLE, make_llm, run_method
@@ -179,7 +179,7 @@ def test_timeout_takes_seconds_or_a_connect_read_pair() -> None:
     from assisterr_core import InvalidRequestError, Timeout
 
     llm = Assisterr(model="x", api_key="k", base_url="http://127.0.0.1:9", timeout=(1, 5))
-    assert llm._client_settings().timeout == Timeout(connect=1, read=5)
+    assert llm._clients.settings.timeout == Timeout(connect=1, read=5)
     for bad in (-1, 0, (0, 5)):
         with pytest.raises(InvalidRequestError, match="timeout"):
             Assisterr(model="x", api_key="k", base_url="http://127.0.0.1:9", timeout=bad)

@@ -1,4 +1,4 @@
-"""``structured_predict`` and friends on the local server: the JSON protocol, parsing, events."""
+"""``structured_predict`` and friends on the local server: JSON instructions, parsing, events."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from llama_index.core.llms import ChatMessage
 from llama_index.core.prompts import ChatPromptTemplate, PromptTemplate
 from llama_index.core.types import PydanticProgramMode
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from .conftest import make_llm

@@ -14,7 +14,7 @@ from llama_index.core.callbacks import CallbackManager, TokenCountingHandler
 from llama_index.core.embeddings import MockEmbedding
 from llama_index.core.memory import ChatMemoryBuffer
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from .conftest import HANDLE, make_llm, run_method
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.settings import Secret
+from assisterr_core.transport.settings import Secret
+from assisterr_emulator import EmulatorServer
 from assisterr_probe import Recording, load, run_probe
 from assisterr_probe.cli import main
 from assisterr_probe.runner import ProbeSettings

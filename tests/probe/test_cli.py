@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from assisterr_core import AssisterrClient
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from .conftest import HANDLE, RunProbe, against, probe
 

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.settings import Secret
+from assisterr_core.transport.settings import Secret
+from assisterr_emulator import EmulatorServer
 from assisterr_probe import REDACTED, Exchange, judge, run_probe
 from assisterr_probe.runner import ProbeSettings
 

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from assisterr_core.emulator import STREAM_FORMATS, EmulatorServer
+from assisterr_emulator import STREAM_FORMATS, EmulatorServer
 from assisterr_probe import Recording, judge
 
 from .conftest import RunProbe, against, probe
@@ -70,7 +70,7 @@ def test_the_emulator_command_replays_a_recording(tmp_path: Path) -> None:
     with variant_service() as variant:
         recorded = probe(variant.base_url, KEY)
     recorded.dump(tmp_path / "recording.json")
-    command = [sys.executable, "-m", "assisterr_core.emulator", "--port", "0", "--api-key", KEY,
+    command = [sys.executable, "-m", "assisterr_emulator", "--port", "0", "--api-key", KEY,
                "--replay", str(tmp_path / "recording.json")]
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                           text=True) as process:
@@ -96,7 +96,7 @@ def test_the_emulator_command_replays_a_recording(tmp_path: Path) -> None:
 def test_a_recording_that_is_not_one_is_refused_in_one_line(tmp_path: Path) -> None:
     (tmp_path / "notes.json").write_text('{"hello": "world"}')
     done = subprocess.run(
-        [sys.executable, "-m", "assisterr_core.emulator", "--replay",
+        [sys.executable, "-m", "assisterr_emulator", "--replay",
          str(tmp_path / "notes.json")], capture_output=True, text=True, timeout=60, check=False)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith("is not an assisterr-probe recording")

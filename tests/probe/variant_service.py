@@ -16,7 +16,7 @@ from typing import Any
 
 from aiohttp import web
 
-from assisterr_core.emulator import AppThread, ResponderRequest
+from assisterr_emulator import AppThread, ResponderRequest
 
 KEY = "variant-key"
 PREFIX = "/api/v1/slm/{handle}"

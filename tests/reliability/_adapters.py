@@ -10,7 +10,7 @@ from typing import Any
 
 from llama_index.core.base.llms.types import ChatMessage
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 from llama_index_assisterr import Assisterr
 

@@ -4,9 +4,9 @@ a secret, as written raw, JSON-escaped or percent-encoded.
 Followed: args, attributes and slots, nested containers and mappings, the exception chain,
 the traceback and the locals of the frames it went through (not a test's own frames, whose
 fixtures hold the key). Objects that hold the key by design (the user's client, model and
-secret, whose reprs hide it) are not followed. A frame or an object of a transport library
-(requests, urllib3, aiohttp, ...) found on the way is reported too: their requests carry
-the key in a header.
+secret, and the clients a model uses, whose reprs hide it) are not followed. A frame or an
+object of a transport library (requests, urllib3, aiohttp, ...) found on the way is
+reported too: their requests carry the key in a header.
 """
 
 from __future__ import annotations
@@ -20,11 +20,12 @@ from urllib.parse import quote
 from pydantic import SecretStr
 
 from assisterr_core import Secret
-from assisterr_core._base import BaseClient
+from assisterr_core.transport._base import BaseClient
+from assisterr_core.transport.shared import SharedClients
 from langchain_assisterr import ChatAssisterr
 from llama_index_assisterr import Assisterr
 
-KEY_HOLDERS = (Secret, SecretStr, BaseClient, ChatAssisterr, Assisterr)
+KEY_HOLDERS = (Secret, SecretStr, BaseClient, SharedClients, ChatAssisterr, Assisterr)
 OPAQUE = (int, float, type, types.ModuleType, types.FunctionType, types.BuiltinFunctionType,
           types.CodeType, types.MethodType)
 TRANSPORT_MODULES = ("requests", "urllib3", "aiohttp", "http.client", "yarl", "multidict")
@@ -64,7 +65,6 @@ def places_holding(secret: str, root: object) -> list[str]:
                 found.append(f"{path} (a frame of {module})")
             elif not module.startswith("tests."):
                 children += [(f".f_locals[{k}]", v) for k, v in value.f_locals.items()]
-            continue
         elif hasattr(value, "items") and hasattr(value, "keys"):
             with contextlib.suppress(Exception):  # mapping-like only in name
                 items = list(value.items())

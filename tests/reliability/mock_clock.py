@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from assisterr_core.clock import Clock
+from assisterr_core.transport.clock import Clock
 
 
 class MockClock(Clock):

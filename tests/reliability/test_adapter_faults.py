@@ -29,7 +29,7 @@ from assisterr_core import (
     ServerError,
     StreamInterruptedError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 from ._adapters import HANDLE, KINDS, Adapter, build, echo, open_fds
@@ -122,7 +122,7 @@ def test_max_retries_zero_makes_one_request(
 def fast_backoff(monkeypatch: pytest.MonkeyPatch) -> Any:
     """Make backoff without ``Retry-After`` quick on the clients an adapter (or a history)
     really uses; ChatAssisterr shares them between models, so the fixture restores them."""
-    from assisterr_core.retry import RetryPolicy
+    from assisterr_core.transport.retry import RetryPolicy
 
     def apply(*targets: Any) -> None:
         clients = [c for t in targets for c in (_clients_of(t) if isinstance(t, Adapter) else [t])]

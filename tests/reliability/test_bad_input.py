@@ -19,8 +19,8 @@ from assisterr_core import (
     InvalidRequestError,
     NotFoundError,
 )
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.emulator.responders import ResponderRequest
+from assisterr_emulator import EmulatorServer
+from assisterr_emulator.responders import ResponderRequest
 from langchain_assisterr import AssisterrChatMessageHistory
 
 from ._adapters import HANDLE, KINDS, build, chat_model, echo

@@ -27,8 +27,8 @@ from assisterr_core import (
     AsyncAssisterrClient,
     MalformedResponseError,
 )
-from assisterr_core.emulator import AppThread, EmulatorServer
-from assisterr_core.retry import RetryPolicy
+from assisterr_core.transport.retry import RetryPolicy
+from assisterr_emulator import AppThread, EmulatorServer
 
 from ..assisterr_core.conftest import ClientDriver, make_client
 from .mock_clock import MockClock

@@ -22,16 +22,16 @@ from assisterr_core import (
     StreamDecoder,
     StreamErrorEvent,
 )
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.errors import status_error
-from assisterr_core.models import (
+from assisterr_core.chat import ToolSpec, json_values, parse_json_answer, parse_tool_reply
+from assisterr_core.transport.endpoints import chat_call, decode_json_body
+from assisterr_core.transport.errors import status_error
+from assisterr_core.transport.records import (
     parse_chat_reply,
     parse_history,
     parse_session_id,
     parse_session_list,
 )
-from assisterr_core.protocol import chat_call, decode_json_body
-from assisterr_core.tools import ToolSpec, json_values, parse_json_answer, parse_tool_reply
+from assisterr_emulator import EmulatorServer
 
 from ._adapters import HANDLE, chat_model
 

@@ -19,7 +19,7 @@ import aiohttp
 import pytest
 
 from assisterr_core import AsyncAssisterrClient
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
 
 from ._adapters import HANDLE, chat_model, echo

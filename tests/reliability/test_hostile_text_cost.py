@@ -12,8 +12,8 @@ import json.decoder
 
 import pytest
 
-from assisterr_core.errors import extract_error_detail
-from assisterr_core.tools import json_values, parse_tool_reply
+from assisterr_core.chat import json_values, parse_tool_reply
+from assisterr_core.transport.errors import extract_error_detail
 
 
 @pytest.mark.timeout(60)

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from assisterr_core import AssisterrClient, AsyncAssisterrClient
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, chat_model, echo

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from assisterr_core import ServerError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ..assisterr_core.conftest import ClientDriver, make_client
 from ._adapters import HANDLE, echo

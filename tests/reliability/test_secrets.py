@@ -12,7 +12,7 @@ import io
 import logging
 import pickle
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from aiohttp import web
 from langchain_core.callbacks import BaseCallbackHandler
 from langchain_core.load import dumpd, dumps
 from llama_index.core.base.llms.types import ChatMessage
+from pydantic import ValidationError
 
 from assisterr_core import (
     AssisterrClient,
@@ -29,11 +30,12 @@ from assisterr_core import (
     InsecureTransportWarning,
     Secret,
 )
-from assisterr_core.emulator import AppThread, EmulatorServer
+from assisterr_emulator import AppThread, EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory
 from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, KINDS, build, chat_model
+from .key_search import places_holding
 
 KEY = "sk-assisterr-7f3a9c1e-DO-NOT-LEAK"
 
@@ -118,6 +120,36 @@ def test_errors_never_carry_the_key(kind: str, server: EmulatorServer) -> None:
     assert isinstance(stream_error, AuthenticationError)
     for error in (caught.value, stream_error):
         assert_hidden(error, error.args, error.body, error.detail, error.headers, vars(error))
+
+
+def refusals_of(*constructions: Callable[[], object]) -> Iterator[BaseException]:
+    for construct in constructions:
+        with pytest.raises(ValueError) as caught:
+            construct()
+        yield caught.value
+
+
+def test_refused_constructions_never_carry_the_key() -> None:
+    """A model refused at construction (a bad setting, a typo, a field of the wrong type)
+    raises an error from which the key cannot be reached: not in its text, its attributes,
+    pydantic's error details, its chain, nor the locals of the frames it passed."""
+    refusals = list(refusals_of(
+        lambda: chat_model(model=HANDLE, api_key=KEY, timeout=-1),
+        lambda: chat_model(model=HANDLE, api_key=KEY, temprature=0.2),
+        lambda: chat_model(api_key=KEY),
+        lambda: chat_model(model=HANDLE, api_key=KEY, session_id="a/b"),
+        lambda: chat_model(model=HANDLE, api_key=KEY, streaming="sometimes"),
+        lambda: Assisterr(model=HANDLE, api_key=KEY, timeout=-1),
+        lambda: Assisterr(model=HANDLE, api_key=KEY, context_window=0),
+        lambda: AssisterrChatMessageHistory(HANDLE, "sid", api_key=KEY, max_retries=-1),
+    ))
+    for refusal in refusals:
+        details = refusal.errors() if isinstance(refusal, ValidationError) else []
+        assert places_holding(KEY, refusal) == [], refusal
+        assert places_holding(KEY, details) == [] and KEY not in repr(details), refusal
+    assert [type(r).__name__ for r in refusals] == ["InvalidRequestError"] * 3 + [
+        "ValidationError"] * 2 + ["InvalidRequestError", "ValidationError",
+                                  "InvalidRequestError"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -271,8 +303,8 @@ def test_used_clients_pickle_and_copy_as_their_settings(
 
     ask(client, "before")  # a pool, a lock, sessions by loop: none of it may travel
     pickled = pickle.dumps(client)
-    assert globals_in(pickled) <= {"assisterr_core._base", "assisterr_core.settings",
-                                   f"assisterr_core.{cls.__module__.split('.')[-1]}"}
+    assert globals_in(pickled) <= {"assisterr_core.transport._base",
+                                   "assisterr_core.transport.settings", cls.__module__}
     for clone in (pickle.loads(pickled), copy.copy(client), copy.deepcopy(client)):
         assert type(clone) is cls and clone is not client
         assert clone.settings == client.settings  # the key included
@@ -281,3 +313,46 @@ def test_used_clients_pickle_and_copy_as_their_settings(
     assert server.chat_requests()[-1].api_key == KEY
     if isinstance(client, AssisterrClient):
         client.close()
+
+
+TRANSPORT_STATE = ("requests", "urllib3", "aiohttp", "socket", "ssl", "threading", "_thread",
+                   "asyncio", "selectors", "concurrent")
+
+
+def test_models_and_histories_pickle_and_copy_as_their_settings(
+    server: EmulatorServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What travels is the settings, the key included, never a pool, session, lock or loop;
+    each copy connects when first used; no warning is logged; the key stays hidden."""
+    caplog.set_level(logging.WARNING)
+    model = chat_model(model=HANDLE, api_key=KEY, base_url=server.base_url, timeout=(2, 10))
+    llm = Assisterr(model=HANDLE, api_key=KEY, base_url=server.base_url, timeout=(2, 10))
+    history = AssisterrChatMessageHistory(HANDLE, api_key=KEY, base_url=server.base_url)
+    model.invoke("before")  # connections opened, on both paths: none of them may travel
+    asyncio.run(model.ainvoke("before"))
+    llm.complete("before")
+    asyncio.run(llm.acomplete("before"))
+    assert history.messages == []
+
+    def ask(each: Any, query: str) -> str:
+        if isinstance(each, AssisterrChatMessageHistory):
+            each._client.chat(HANDLE, query, session_id=each.session_id)
+            return str(each.messages[-1].text)
+        reply = each.invoke(query) if hasattr(each, "invoke") else each.complete(query)
+        return str(getattr(reply, "content", None) or reply.text)
+
+    for original in (model, llm, history):
+        pickled = pickle.dumps(original)
+        assert not {m for m in globals_in(pickled) if m.split(".")[0] in TRANSPORT_STATE}
+        clones = [pickle.loads(pickled), copy.deepcopy(original)]
+        if hasattr(original, "model_copy"):
+            clones.append(original.model_copy(deep=True))
+        for clone in clones:
+            assert type(clone) is type(original) and clone is not original
+            assert ask(clone, "from a copy").endswith("from a copy")
+            assert server.requests[-1].api_key == KEY  # the key travelled
+            dumps_of = [clone.model_dump(), clone.model_dump_json()] if hasattr(
+                clone, "model_dump") else [vars(clone)]
+            assert_hidden(clone, *dumps_of)
+    assert_hidden(llm.to_dict(), llm.to_json(), dumps(model))
+    assert caplog.records == []

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from assisterr_core import AssisterrClient, AsyncAssisterrClient, MalformedResponseError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._adapters import HANDLE, build
 

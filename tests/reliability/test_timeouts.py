@@ -23,7 +23,7 @@ from assisterr_core import (
     ClientSettings,
     Timeout,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import (
     AssisterrChatMessageHistory,
     ChatAssisterr,

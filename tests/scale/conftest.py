@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 
 @pytest.fixture(scope="module")

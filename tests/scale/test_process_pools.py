@@ -15,7 +15,7 @@ import os
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._answers import Models, answer_all_ways, answer_problems, make_prompts, used_models
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ._answers import Models, answer_all_ways, answer_problems, make_prompts, used_models
 

@@ -31,7 +31,7 @@ from assisterr_core import (
     StreamInterruptedError,
     UnsupportedContentError,
 )
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 from ..conftest import HANDLE

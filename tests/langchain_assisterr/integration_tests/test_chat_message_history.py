@@ -15,7 +15,7 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 from pydantic import SecretStr
 
 from assisterr_core import InvalidRequestError, NotFoundError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import (
     AssisterrChatMessageHistory,
     ChatAssisterr,

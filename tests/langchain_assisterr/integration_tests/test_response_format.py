@@ -10,8 +10,8 @@ import pytest
 from pydantic import BaseModel
 
 from assisterr_core import InvalidRequestError
-from assisterr_core.emulator import EmulatorServer
-from assisterr_core.tools import JSON_OBJECT_PROTOCOL, json_instructions
+from assisterr_core.chat import JSON_OBJECT_PROMPT, json_instructions
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 
@@ -58,7 +58,7 @@ async def test_the_message_holds_the_json_alone_and_keeps_the_reply_beside_it(
         assert message.text == '{"name": "Tom", "age": 3}'
         assert message.response_metadata["reply_text"] == written
     assert len(streamed) == 1  # held back: the JSON is known only once the reply has ended
-    assert JSON_OBJECT_PROTOCOL in assisterr_emulator.chat_requests()[-1].query
+    assert JSON_OBJECT_PROMPT in assisterr_emulator.chat_requests()[-1].query
 
 
 def test_a_format_it_cannot_read_is_refused_before_anything_is_sent(

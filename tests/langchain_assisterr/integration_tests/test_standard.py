@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from langchain_tests.integration_tests import ChatModelIntegrationTests
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 
 from ..standard_settings import AssisterrSuiteSettings
 

@@ -1,4 +1,4 @@
-"""``with_structured_output`` against the local server: the JSON protocol, parsing, errors."""
+"""``with_structured_output`` against the local server: the JSON instructions, parsing, errors."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from langchain_core.utils.function_calling import convert_to_json_schema
 from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 

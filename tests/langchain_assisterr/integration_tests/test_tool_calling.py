@@ -17,7 +17,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, Too
 from langchain_core.tools import tool
 
 from assisterr_core import InvalidRequestError
-from assisterr_core.emulator import EmulatorServer
+from assisterr_emulator import EmulatorServer
 from langchain_assisterr import ChatAssisterr
 
 
@@ -169,7 +169,7 @@ def test_tool_choice_none_offers_no_tools_and_unknown_names_are_refused(
     reply = chat.bind_tools([add], tool_choice="none").invoke("Hello")
     assert reply.content == "Hello from test-slm! You said: Hello"
     assert assisterr_emulator.chat_requests()[-1].query == "Hello"
-    with pytest.raises(ValueError, match="names no bound tool"):
+    with pytest.raises(ValueError, match="names no offered tool"):
         chat.bind_tools([add], tool_choice="multiply")
 
 

@@ -3,13 +3,12 @@ it can do (no network)."""
 
 from __future__ import annotations
 
+import asyncio
 import warnings
 
 import pytest
-from langchain_core.language_models import BaseChatModel
-from pydantic import ValidationError
 
-from assisterr_core import IgnoredParameterWarning
+from assisterr_core import IgnoredParameterWarning, InvalidRequestError
 from langchain_assisterr import ChatAssisterr
 
 
@@ -26,9 +25,9 @@ def test_sampling_controls_are_accepted_with_a_warning_naming_each() -> None:
 
 
 def test_a_misspelt_argument_is_refused_with_the_name_it_resembles() -> None:
-    with pytest.raises(ValidationError, match=r"'sesion_id' \(did you mean 'session_id'\?\)"):
+    with pytest.raises(InvalidRequestError, match=r"'sesion_id' \(did you mean 'session_id'\?\)"):
         ChatAssisterr(model="slm", sesion_id="abc")
-    with pytest.raises(ValidationError, match=r"unexpected argument.*'organization'"):
+    with pytest.raises(InvalidRequestError, match=r"unexpected argument.*'organization'"):
         ChatAssisterr(model="slm", organization="acme")
 
 
@@ -37,16 +36,16 @@ def test_the_slm_is_taken_as_model_model_name_or_handle_name_once() -> None:
                                                               "handle_name")]
     assert names == ["slm"] * 3
     assert ChatAssisterr(model="slm").model_name == "slm"
-    with pytest.raises(ValidationError, match="two different SLMs"):
+    with pytest.raises(InvalidRequestError, match="two different SLMs"):
         ChatAssisterr(model="a", model_name="b")
 
 
 def test_a_missing_model_is_named_as_model_and_no_input_is_echoed() -> None:
-    with pytest.raises(ValidationError) as missing:
+    with pytest.raises(InvalidRequestError) as missing:
         ChatAssisterr(api_key="sk-very-secret")
-    assert "`model` is required, the handle name of the Assisterr SLM" in str(missing.value)
+    assert "model: is required, the handle name of the Assisterr SLM" in str(missing.value)
     assert "handle_name" not in str(missing.value)
-    with pytest.raises(ValidationError) as wrong:
+    with pytest.raises(InvalidRequestError) as wrong:
         ChatAssisterr(model="slm", api_key="sk-very-secret", max_retries="many")
     assert "sk-very-secret" not in str(missing.value) + str(wrong.value)
 
@@ -65,8 +64,20 @@ def test_the_profile_says_text_only_with_tools_and_structured_output() -> None:
         "max_input_tokens": 8192}
 
 
-def test_langchain_core_still_routes_input_through_the_hook_we_override() -> None:
-    """ChatAssisterr refuses bytes input in langchain-core's private ``_convert_input``.
-    If this fails, langchain-core changed it: move the check to where input is now read."""
-    assert BaseChatModel._convert_input.__code__.co_varnames[:2] == ("self", "model_input")
-    assert ChatAssisterr._convert_input is not BaseChatModel._convert_input
+def test_bytes_are_refused_at_every_entry_point_through_the_one_hook_we_override() -> None:
+    """ChatAssisterr refuses bytes in langchain-core's private ``_convert_input``, where every
+    entry point turns its input into messages (without it, bytes would read as a sequence of
+    messages and fail obscurely). If this fails, langchain-core no longer routes some entry
+    point through that hook: move the check to where input is now read."""
+    model = ChatAssisterr(model="slm", api_key="k", base_url="http://127.0.0.1:9")
+
+    async def astream() -> None:
+        async for _ in model.astream(b"hi"):
+            pass
+
+    refused = "input: must be a string, messages or a prompt value, got bytes"
+    for call in (lambda: model.invoke(b"hi"), lambda: list(model.stream(b"hi")),
+                 lambda: model.batch([b"hi"]), lambda: asyncio.run(model.ainvoke(b"hi")),
+                 lambda: asyncio.run(astream())):
+        with pytest.raises(InvalidRequestError, match=refused):
+            call()

@@ -62,7 +62,7 @@ def test_non_text_content_is_refused(block: dict[str, object]) -> None:
         to_chat_turns([message])
 
 
-def test_tool_calls_are_rendered_back_as_protocol_json() -> None:
+def test_tool_calls_are_rendered_back_as_the_instructions_json() -> None:
     message = AIMessage(
         [{"type": "text", "text": "Let me see."}, {"type": "tool_use", "id": "1", "name": "f"}],
         tool_calls=[{"name": "f", "args": {"x": 1}, "id": "1"}],

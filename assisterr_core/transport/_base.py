@@ -1,0 +1,189 @@
+"""What the sync and async clients share: settings, headers, redirects, retry decisions,
+and the one exit every failure of a call leaves through."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
+
+from . import _process
+from .clock import SYSTEM_CLOCK, Clock
+from .endpoints import RequestSpec, request_headers
+from .environment import environment_ca_bundle, environment_proxy
+from .errors import (
+    APIConnectionError,
+    APIStatusError,
+    APITimeoutError,
+    AssisterrError,
+    NotFoundError,
+    detached,
+    scrub_secret,
+)
+from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
+from .settings import ClientSettings, Timeout, Verify
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from .settings import SettingsFields
+
+ALREADY_DONE = b"true"  # the body of a delete found done on a resend
+
+
+class BaseClient:
+    """Settings and every decision that needs no I/O; subclasses only move bytes.
+
+    Built from ``settings``, or from the fields of :meth:`ClientSettings.resolve` (the key,
+    the URL, timeouts, retries and the transport options). A client pickles and copies as
+    its settings: the copy builds its own connections when first used. Connections belong
+    to the process that opened them: after ``fork``, the child's copy of a client opens its
+    own (see :mod:`._process`).
+    """
+
+    def __init__(
+        self,
+        *,
+        settings: ClientSettings | None = None,
+        clock: Clock | None = None,
+        **fields: Unpack[SettingsFields],
+    ) -> None:
+        self.settings = settings or ClientSettings.resolve(**fields)
+        self.retry_policy = RetryPolicy(max_retries=self.settings.max_retries)
+        self.clock = clock or SYSTEM_CLOCK
+        self._pid = os.getpid()
+        self._setup()
+        _process.track(self)
+
+    def _setup(self) -> None:
+        """Transport state of a subclass (called at the end of ``__init__``)."""
+
+    def _after_fork(self) -> None:
+        """Forget the transport state inherited from the parent process (subclasses)."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (_rebuild, (type(self), self.settings))
+
+    @property
+    def base_url(self) -> str:
+        return self.settings.base_url
+
+    @property
+    def timeout(self) -> Timeout:
+        return self.settings.timeout
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, "
+            f"max_retries={self.settings.max_retries}, timeout={self.timeout!r})"
+        )
+
+    def _url(self, spec: RequestSpec) -> str:
+        return self.settings.base_url + spec.path
+
+    def _headers(self, spec: RequestSpec, url: str) -> dict[str, str]:
+        return request_headers(self.settings, spec, url)
+
+    def _proxy_for(self, url: str) -> str | None:
+        """The proxy for ``url``: the settings' own, else the environment's if trusted."""
+        if self.settings.proxy is not None:
+            return self.settings.proxy
+        return environment_proxy(url) if self.settings.trust_env else None
+
+    def _verify(self) -> Verify:
+        """What TLS trusts: the settings' own choice, else the environment's CA bundle if
+        trusted, else the system's CAs (True)."""
+        verify = self.settings.verify
+        if verify is True and self.settings.trust_env:
+            return environment_ca_bundle() or True
+        return verify
+
+    def _redirect_url(
+        self, spec: RequestSpec, url: str, status: int, headers: Mapping[str, str]
+    ) -> str | None:
+        """Where a 307/308 points. Other redirects are errors: a POST must not turn into a GET.
+
+        A location that is not a usable http(s) URL is the server's error, typed as such.
+        """
+        location = headers.get("Location") or headers.get("location")
+        if status not in (307, 308) or not location:
+            return None
+        try:
+            target = urljoin(url, location)
+            parts = urlsplit(target)
+            # .port raises ValueError for a port out of range
+            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and (
+                parts.port or 0) >= 0
+        except ValueError:
+            usable = False
+        if not usable:
+            raise APIStatusError(
+                status, f"redirect to an unusable location: {location[:200]!r}",
+                method=spec.method, path=spec.path, headers=headers,
+            )
+        return target
+
+    def _recover(
+        self, spec: RequestSpec, error: AssisterrError, retries: int,
+        time_left: float | None, maybe_processed: bool,
+    ) -> float | bytes:
+        """After a failed attempt: seconds to wait before resending, or the body to return
+        (a delete found done); raises ``error`` when neither.
+
+        ``maybe_processed``: an earlier attempt may have reached the service.
+        """
+        if maybe_processed and spec.gone_when_absent and isinstance(error, NotFoundError):
+            return ALREADY_DONE  # the lost answer was a success: the session is gone
+        delay = self._retry_delay(spec, error, retries)
+        if delay is None or (time_left is not None and delay >= time_left):
+            raise error
+        return delay
+
+    def _retry_delay(self, spec: RequestSpec, error: AssisterrError, retries: int) -> float | None:
+        """Seconds to wait before resending after ``error``, or None to raise it."""
+        policy = self.retry_policy
+        if isinstance(error, APIStatusError):
+            hint = parse_retry_after(error.headers, now=self.clock.wall())
+            return policy.delay_after_status(
+                retries, error.status_code, hint, replay=spec.replay
+            )
+        if isinstance(error, APIConnectionError):
+            return policy.delay_after_failure(
+                retries, request_sent=error.request_sent, replay=spec.replay
+            )
+        return None
+
+    def _total_timeout(self) -> APITimeoutError:
+        """The error of a call that outlived its total timeout."""
+        return APITimeoutError(
+            f"the call did not finish within its total timeout of {self.timeout.total:g} s"
+        )
+
+    def _public_error(self, exc: Exception) -> AssisterrError:
+        """The one exit of every failure of a call: typed, and carrying no key.
+
+        An exception from outside our tree becomes an ``APIConnectionError``. The key is
+        masked in the text and every attribute (a server may echo it), and the chain is
+        cut: the transport's exceptions hold the request, whose headers hold the key. So
+        are the frames inside the client, whose locals may hold the response.
+        """
+        if isinstance(exc, AssisterrError):
+            error = exc
+        else:
+            error = APIConnectionError(
+                f"the request failed unexpectedly: {type(exc).__name__}: {exc}"[:500]
+            )
+        scrub_secret(error, self.settings.api_key.get_secret_value())
+        return detached(error)
+
+
+def may_have_been_processed(error: AssisterrError) -> bool:
+    """Whether the attempt that failed with ``error`` may have reached the service."""
+    if isinstance(error, APIStatusError):
+        return error.status_code in GATEWAY_STATUSES
+    return isinstance(error, APIConnectionError) and error.request_sent
+
+
+def _rebuild(cls: type[BaseClient], settings: ClientSettings) -> BaseClient:
+    return cls(settings=settings)
