@@ -130,20 +130,22 @@ def transcript_template(turns: Sequence[ChatTurn]) -> str:
 
 
 class Llama3Template:
-    """Llama-3 chat headers, ending with an open assistant header for the reply."""
+    """Llama-3 chat headers as Assisterr's own example writes them (its ``slm.py``): each
+    block is a header, one newline, the text and ``<|eot_id|>`` then a newline, and the
+    query ends with an open assistant header for the reply. No ``<|begin_of_text|>``: the
+    example sends none (the service adds its own)."""
 
-    begin = "<|begin_of_text|>"
     start_header = "<|start_header_id|>"
     end_header = "<|end_header_id|>"
     end_of_turn = "<|eot_id|>"
 
     def __call__(self, turns: Sequence[ChatTurn]) -> str:
-        blocks = [f"{self._header(_llama_role(turn))}{turn.text}{self.end_of_turn}"
+        blocks = [f"{self._header(_llama_role(turn))}{turn.text}{self.end_of_turn}\n"
                   for turn in turns]
-        return self.begin + "".join(blocks) + self._header("assistant")
+        return "".join(blocks) + self._header("assistant")
 
     def _header(self, role: str) -> str:
-        return f"{self.start_header}{role}{self.end_header}\n\n"
+        return f"{self.start_header}{role}{self.end_header}\n"
 
     def __repr__(self) -> str:
         return "Llama3Template()"

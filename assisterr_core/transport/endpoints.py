@@ -165,4 +165,5 @@ def error_for_status(
         path=spec.path,
         headers=headers,
         retry_after=parse_retry_after(headers),
+        auth_header=API_KEY_HEADER,
     )

@@ -139,11 +139,18 @@ def status_error(
     path: str = "",
     headers: Mapping[str, str] | None = None,
     retry_after: float | None = None,
+    auth_header: str | None = None,
 ) -> APIStatusError:
-    """Build the error class that matches ``status_code`` (one table, one place)."""
+    """Build the error class that matches ``status_code`` (one table, one place).
+
+    A 422 whose body names the ``auth_header`` is an :class:`AuthenticationError`: a FastAPI
+    service answers a missing or empty key header that way, and the fix is the key.
+    """
     cls = STATUS_ERRORS.get(status_code)
     if cls is None:
         cls = ServerError if status_code >= 500 else APIStatusError
+    if status_code == 422 and auth_header and auth_header.lower() in body.lower():
+        cls = AuthenticationError
     error = cls(status_code, body, method=method, path=path, headers=headers)
     if isinstance(error, RateLimitError):
         error.retry_after = retry_after

@@ -119,7 +119,7 @@ def parse_session_id(payload: object) -> str:
 
 
 def parse_session_list(payload: object) -> list[SessionInfo]:
-    """The session list, as the server ordered it."""
+    """The session list, as the server ordered it: objects as documented, or bare ids."""
     return [_parse_session(item) for item in _expect_list(payload, "session list")]
 
 
@@ -151,6 +151,8 @@ def order_oldest_first(messages: list[HistoryMessage]) -> list[HistoryMessage]:
 
 
 def _parse_session(item: object) -> SessionInfo:
+    if isinstance(item, str | int) and not isinstance(item, bool) and str(item):
+        return SessionInfo(id=str(item))  # a list of bare ids, as one public client reads it
     if not isinstance(item, dict):
         raise MalformedResponseError(f"session entry is not an object: {_preview(item)}")
     sid = item.get("_id", item.get("id"))

@@ -36,7 +36,7 @@ _CONVERSATION_HEADING = re.compile(r"^#+ Current Conversation[ \t]*$", re.M)
 _FENCE = re.compile(r"^```[ \t]*$", re.M)
 _START, _END, _END_OF_TURN = (re.escape(token) for token in (
     Llama3Template.start_header, Llama3Template.end_header, Llama3Template.end_of_turn))
-_LLAMA3_TURN = re.compile(rf"{_START}(\w+){_END}\n\n(.*?)(?={_END_OF_TURN}|{_START}|\Z)", re.S)
+_LLAMA3_TURN = re.compile(rf"{_START}(\w+){_END}\n*(.*?)(?={_END_OF_TURN}|{_START}|\Z)", re.S)
 _OBSERVATION = "Observation:"
 
 

@@ -488,3 +488,31 @@ def test_proxy_from_the_environment_is_used(
     finally:
         proxy.shutdown()
         proxy.server_close()
+
+
+def test_a_422_that_names_the_key_header_is_an_authentication_error(
+    api: ClientDriver, assisterr_emulator: EmulatorServer
+) -> None:
+    """A FastAPI service answers a missing key header with 422 naming it: the fix is the key.
+    A 422 about the body stays a bad request."""
+    detail = [{"type": "missing", "loc": ["header", "x-api-key"], "msg": "Field required",
+               "input": None}]
+    assisterr_emulator.inject(status=422, body=json.dumps({"detail": detail}))
+    with pytest.raises(AuthenticationError) as caught:
+        api.call("chat", "test-slm", "hi")
+    assert caught.value.status_code == 422
+    body_problem = [{"type": "missing", "loc": ["body", "query"], "msg": "Field required"}]
+    assisterr_emulator.inject(status=422, body=json.dumps({"detail": body_problem}))
+    with pytest.raises(BadRequestError):
+        api.call("chat", "test-slm", "hi")
+
+
+def test_a_session_list_of_bare_ids_parses_into_sessions(
+    api: ClientDriver, assisterr_emulator: EmulatorServer
+) -> None:
+    """One public client reads the list as an array of id strings: take that shape too."""
+    assisterr_emulator.inject(malformed=True, body='["65a1f0c2e4b0a1b2c3d4e5f6", 1234567891234]',
+                              path_contains="/session/list")
+    sessions = api.call("list_sessions", "test-slm")
+    assert [s.id for s in sessions] == ["65a1f0c2e4b0a1b2c3d4e5f6", "1234567891234"]
+    assert all(s.created_at is None and not s.is_deleted for s in sessions)

@@ -122,12 +122,17 @@ class TestPrompt:
     def test_system_and_one_user_message(self) -> None:
         assert render_query([("system", "Be brief."), ("user", "Hi")]) == "Be brief.\n\nHi"
 
-    def test_llama3_template(self) -> None:
-        query = render_query([("system", "S"), ("user", "U")], template=Llama3Template())
-        assert query == (
-            "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nS<|eot_id|>"
-            "<|start_header_id|>user<|end_header_id|>\n\nU<|eot_id|>"
-            "<|start_header_id|>assistant<|end_header_id|>\n\n"
+    def test_llama3_template_writes_assisterrs_own_example_format(self) -> None:
+        """The format of Assisterr's example prompt (its slm.py): a header, one newline, the
+        text, ``<|eot_id|>`` and a newline; an open assistant header last; no BOS token."""
+        turns = [("system", "Be brief."), ("user", "Hi"), ("assistant", "Hello!"),
+                 ("user", "Who are you?")]
+        assert render_query(turns, template=Llama3Template()) == (
+            "<|start_header_id|>system<|end_header_id|>\nBe brief.<|eot_id|>\n"
+            "<|start_header_id|>user<|end_header_id|>\nHi<|eot_id|>\n"
+            "<|start_header_id|>assistant<|end_header_id|>\nHello!<|eot_id|>\n"
+            "<|start_header_id|>user<|end_header_id|>\nWho are you?<|eot_id|>\n"
+            "<|start_header_id|>assistant<|end_header_id|>\n"
         )
 
     def test_custom_template(self) -> None:

@@ -144,9 +144,9 @@ def test_query_template_is_used_for_chat_and_completion(assisterr_emulator: Emul
 
     chat_query, completion_query = [r.query for r in assisterr_emulator.chat_requests()]
     for query, text in ((chat_query, "hi"), (completion_query, "there")):
-        assert query is not None and query.startswith("<|begin_of_text|>")
-        assert "<|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>" in query
-        assert f"<|start_header_id|>user<|end_header_id|>\n\n{text}<|eot_id|>" in query
+        assert query is not None and query.startswith("<|start_header_id|>")
+        assert "<|start_header_id|>system<|end_header_id|>\nBe brief.<|eot_id|>\n" in query
+        assert f"<|start_header_id|>user<|end_header_id|>\n{text}<|eot_id|>\n" in query
 
 
 def test_system_prompt_is_not_added_twice(assisterr_emulator: EmulatorServer) -> None:

@@ -98,8 +98,8 @@ def test_query_template_is_used(conn: dict[str, Any], assisterr_emulator: Emulat
     chat = ChatAssisterr(handle_name=HANDLE, query_template=Llama3Template(), **conn)
     chat.invoke([SystemMessage("S"), HumanMessage("Q")])
     query = assisterr_emulator.chat_requests()[-1].query
-    assert query is not None and query.startswith("<|begin_of_text|>")
-    assert query.endswith("<|start_header_id|>assistant<|end_header_id|>\n\n")
+    assert query is not None and query.startswith("<|start_header_id|>")
+    assert query.endswith("<|eot_id|>\n<|start_header_id|>assistant<|end_header_id|>\n")
 
 
 def test_non_text_content_fails_before_sending(

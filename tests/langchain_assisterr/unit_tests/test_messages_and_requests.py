@@ -78,7 +78,7 @@ def test_stateless_request_renders_the_conversation() -> None:
     request = ChatRequest.build(messages, handle="h", session_id=None, template=None)
     assert request.query == "S\n\nConversation so far:\nUser: a\nAssistant: b\n\nUser: c"
     llama = ChatRequest.build(messages, handle="h", session_id=None, template=Llama3Template())
-    assert llama.query.startswith("<|begin_of_text|><|start_header_id|>system")
+    assert llama.query.startswith("<|start_header_id|>system<|end_header_id|>\n")
 
 
 def test_lone_message_and_session_request_send_one_message_verbatim() -> None:
