@@ -75,6 +75,7 @@ from .settings import (
     Timeout,
     TimeoutLike,
     Verify,
+    handle_name_from_env,
 )
 from .shared import SharedClients
 from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
@@ -142,6 +143,7 @@ __all__ = [
     "detached",
     "error_for_status",
     "extract_error_detail",
+    "handle_name_from_env",
     "history_call",
     "list_sessions_call",
     "order_oldest_first",

@@ -17,7 +17,7 @@ from .errors import InvalidRequestError
 ENV_API_KEY = "ASSISTERR_API_KEY"
 ENV_BASE_URL = "ASSISTERR_BASE_URL"
 ENV_HANDLE_NAME = "ASSISTERR_HANDLE_NAME"
-"""The SLM to talk to, for tools that take it from the environment (the probe)."""
+"""The SLM to talk to when none is named: the integrations' ``model``, the probe, the demo."""
 
 DEFAULT_BASE_URL = "https://api.assisterr.ai"
 DEFAULT_CONNECT_TIMEOUT = 10.0
@@ -243,6 +243,18 @@ def _checked_key(key: Secret) -> Secret:
             "api_key", "contains whitespace, control or non-ASCII characters (value not shown)"
         )
     return key if value == key.get_secret_value() else Secret(value)
+
+
+def handle_name_from_env(owner: str, argument: str = "model") -> str:
+    """The SLM's handle name from :data:`ENV_HANDLE_NAME`, for ``owner`` (a class) given
+    none; the error names both ways of giving it."""
+    handle = os.environ.get(ENV_HANDLE_NAME, "").strip()
+    if not handle:
+        raise InvalidRequestError(
+            argument, "is required, the handle name of the Assisterr SLM to talk to: pass "
+            f'{owner}({argument}="my-slm") or set {ENV_HANDLE_NAME}'
+        )
+    return handle
 
 
 class InsecureTransportWarning(UserWarning):
