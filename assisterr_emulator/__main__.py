@@ -5,14 +5,27 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
+import logging
 import signal
+import sys
 import threading
 
+from assisterr_core.transport import (
+    API_KEY_HEADER,
+    API_PREFIX,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    ENV_HANDLE_NAME,
+)
 from assisterr_probe.recording import RecordingError
 
 from .config import STREAM_FORMATS, EmulatorConfig
 from .replay import load_profile
+from .request_log import REQUEST_LOGGER
 from .server import EmulatorServer
+
+EXAMPLE_HANDLE = "my-slm"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -35,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--time-scale", type=float, default=1.0,
                         help="with --replay: multiply the recorded gaps between stream "
                              "chunks (0: no waiting; default 1)")
+    parser.add_argument("--log-requests", action="store_true",
+                        help="print one line per request: method, path, status, milliseconds")
     args = parser.parse_args(argv)
     if not args.time_scale >= 0:
         parser.error("--time-scale must be >= 0")
@@ -51,16 +66,61 @@ def main(argv: list[str] | None = None) -> None:
         replay=replay,
         replay_time_scale=args.time_scale,
     )
-    server = EmulatorServer(config, host=args.host, port=args.port).start()
-    print(f"Assisterr emulator listening on {server.base_url}", flush=True)
+    if args.log_requests:
+        _print_requests()
+    try:
+        server = EmulatorServer(config, host=args.host, port=args.port,
+                                log_requests=args.log_requests).start()
+    except OSError as exc:
+        sys.exit(f"assisterr-emulator: {_cannot_listen(args.host, args.port, exc)}")
+    lines = startup_lines(server.base_url, key_given=args.api_key is not None,
+                          logging_requests=args.log_requests)
+    print("\n".join(lines), flush=True)
     if replay is not None:
         print(f"  replaying {replay.source}", flush=True)
-    print(f"  export ASSISTERR_BASE_URL={server.base_url}", flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
+
+
+def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> list[str]:
+    """What a person who started the server by hand needs: the URL, the key it takes (never
+    shown), the variables to export and a request to try."""
+    exports = [f"{ENV_BASE_URL}={base_url}", f"{ENV_HANDLE_NAME}={EXAMPLE_HANDLE}"]
+    if key_given:
+        key = f"only the one given with --api-key (set {ENV_API_KEY} to it)"
+    else:
+        key = "any non-empty key"
+        exports.insert(1, f"{ENV_API_KEY}=anything")
+    chat_url = f"{base_url}{API_PREFIX}/{EXAMPLE_HANDLE}/chat/"
+    return [
+        f"Assisterr emulator listening on {base_url}",
+        f"  API key: {key}; SLM: any handle name",
+        f"  export {' '.join(exports)}",
+        f"  try: curl -sS -X POST {chat_url} -H \"{API_KEY_HEADER}: ${ENV_API_KEY}\""
+        """ -H 'Content-Type: application/json' -d '{"query": "Hello"}'""",
+        "  Ctrl-C stops it" + ("" if logging_requests else
+                               "; --log-requests prints one line per request"),
+    ]
+
+
+def _print_requests() -> None:
+    """The request log's lines on stdout, as they are (no logging prefix)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    REQUEST_LOGGER.addHandler(handler)
+    REQUEST_LOGGER.setLevel(logging.INFO)
+    REQUEST_LOGGER.propagate = False
+
+
+def _cannot_listen(host: str, port: int, exc: OSError) -> str:
+    """One line saying why the server could not listen, and what to do."""
+    if exc.errno == errno.EADDRINUSE:
+        return (f"port {port} on {host} is already in use (another emulator?): stop what "
+                f"holds it, or choose another with --port (--port 0 picks a free one)")
+    return f"cannot listen on {host}:{port}: {exc.strerror or exc}"
 
 
 if __name__ == "__main__":

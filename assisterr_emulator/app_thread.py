@@ -7,24 +7,32 @@ redirects, stalls or answers garbage) beside it.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 import ssl
 import threading
 from types import TracebackType
 
 from aiohttp import web
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_log import AccessLogger
 
 
 class AppThread:
     """One application, its own event loop, one daemon thread. A context manager.
 
-    With ``ssl_context`` it serves https (for tests of TLS settings)."""
+    With ``ssl_context`` it serves https (for tests of TLS settings); with ``access_log``
+    each request is logged there, by ``access_log_class`` (aiohttp's own by default)."""
 
     def __init__(
         self, app: web.Application, *, host: str = "127.0.0.1", port: int = 0,
         name: str = "aiohttp-app", ssl_context: ssl.SSLContext | None = None,
+        access_log: logging.Logger | None = None,
+        access_log_class: type[AbstractAccessLogger] = AccessLogger,
     ) -> None:
         self.app = app
+        self.access_log = access_log
+        self.access_log_class = access_log_class
         self.host = host
         self.port = port
         self.name = name
@@ -45,7 +53,8 @@ class AppThread:
         failure: list[BaseException] = []
         sock = _bind(self.host, self.port)
         self.port = sock.getsockname()[1]
-        runner = web.AppRunner(self.app, access_log=None, handler_cancellation=True)
+        runner = web.AppRunner(self.app, access_log=self.access_log, handler_cancellation=True,
+                               access_log_class=self.access_log_class)
 
         async def serve() -> None:
             await runner.setup()

@@ -12,6 +12,7 @@ from .app import build_app
 from .app_thread import AppThread
 from .config import EmulatorConfig, Fault, ReceivedRequest
 from .replay import ReplayProfile, load_profile
+from .request_log import REQUEST_LOGGER, RequestLine
 from .responders import Responder
 from .state import EmulatorState
 
@@ -31,16 +32,21 @@ class EmulatorServer:
         ssl_context: ssl.SSLContext | None = None,
         responder: Responder | None = None,
         replay: str | Path | Recording | ReplayProfile | None = None,
+        log_requests: bool = False,
         **config_fields: Any,
     ) -> None:
         """``replay``: a probe recording (file or loaded) or profile to answer as it shows;
-        ``ssl_context``: serve https with it."""
+        ``ssl_context``: serve https with it; ``log_requests``: one line per request (method,
+        path, status, milliseconds; never a header) to the ``assisterr_emulator.requests``
+        logger, at INFO."""
         self.config = config or EmulatorConfig(**config_fields)
         if replay is not None:
             self.config.replay = load_profile(replay)
         self.state = EmulatorState(self.config, responder)
         self._serving = AppThread(build_app(self.state), host=host, port=port,
-                                  name="assisterr-emulator", ssl_context=ssl_context)
+                                  name="assisterr-emulator", ssl_context=ssl_context,
+                                  access_log=REQUEST_LOGGER if log_requests else None,
+                                  access_log_class=RequestLine)
 
     @property
     def host(self) -> str:

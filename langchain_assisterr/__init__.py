@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from assisterr_core.lazy import lazy_exports
+from assisterr_core.lazy import lazy_exports, require_extra
+
+require_extra("langchain_core", package=__name__, distribution="langchain-core", extra="langchain")
 
 if TYPE_CHECKING:
     from .chat_message_histories import (

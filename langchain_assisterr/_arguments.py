@@ -10,6 +10,7 @@ from collections.abc import Collection, Mapping
 from typing import Any
 
 from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError, warn_ignored_parameters
+from assisterr_core.transport import handle_name_from_env
 
 MODEL_NAMES = ("model", "model_name", "handle_name")
 """Names the SLM's handle is taken under: ours, ChatOpenAI's, and the API's."""
@@ -21,14 +22,12 @@ _LIBRARIES = frozenset({"pydantic", "pydantic_core", "langchain_core", "langchai
 
 def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]) -> dict[str, Any]:
     """``values`` without the sampling controls (each named in a warning), once the SLM is
-    named exactly once and every other name is one the class takes."""
+    named at most once (else ``ASSISTERR_HANDLE_NAME`` names it) and every other name is
+    one the class takes."""
     named = {values[name] for name in MODEL_NAMES if values.get(name) is not None}
     if not named:
-        raise InvalidRequestError(
-            "model", "is required, the handle name of the Assisterr SLM to talk to:"
-            f' {owner}(model="my-slm")'
-        )
-    if len(named) > 1:
+        values = {**values, "model": handle_name_from_env(owner)}
+    elif len(named) > 1:
         given = ", ".join(f"{n}={values[n]!r}" for n in MODEL_NAMES if values.get(n) is not None)
         raise InvalidRequestError("model", f"{owner} got two different SLMs ({given}): pass "
                                   "`model` once")

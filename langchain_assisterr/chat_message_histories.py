@@ -29,7 +29,13 @@ from langchain_core.messages import BaseMessage
 from pydantic import SecretStr
 
 from assisterr_core import InvalidRequestError
-from assisterr_core.transport import ClientSettings, SharedClients, check_identifier, detached
+from assisterr_core.transport import (
+    ClientSettings,
+    SharedClients,
+    check_identifier,
+    detached,
+    handle_name_from_env,
+)
 
 from ._messages import from_history
 from ._recorded import (
@@ -68,6 +74,8 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
     so later reads and chats with it raise ``assisterr_core.NotFoundError``; create a new
     history (or session) to start over.
 
+    The SLM: ``handle_name`` (or ``model``), else ``ASSISTERR_HANDLE_NAME``.
+
     Connections: ``client`` and ``async_client`` (yours, never closed here), else
     ``settings``, else the connection settings of ``ChatAssisterr`` (``api_key``,
     ``base_url``, ``timeout``, ``max_retries``, ``max_connections``, ``proxy``, ``verify``;
@@ -85,10 +93,7 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         settings: ClientSettings | None = None,
         **fields: Unpack[SettingsFields],
     ) -> None:
-        handle = handle_name if handle_name is not None else model
-        if handle_name is not None and model is not None and handle_name != model:
-            raise ValueError("pass the SLM as handle_name or model, not two different names")
-        self.handle_name = check_identifier(handle, "handle_name")
+        self.handle_name = _handle(handle_name, model)
         if session_id is not None:
             check_identifier(session_id, "session_id")
         refusal = None
@@ -113,14 +118,16 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
     @classmethod
     async def acreate(
         cls,
-        handle_name: str,
+        handle_name: str | None = None,
         *,
+        model: str | None = None,
         client: AssisterrClient | None = None,
         async_client: AsyncAssisterrClient | None = None,
         settings: ClientSettings | None = None,
         **fields: Unpack[SettingsFields],
     ) -> AssisterrChatMessageHistory:
         """Create a session on the server without blocking the event loop."""
+        handle_name = _handle(handle_name, model)
         clients = connected(client, async_client, settings, fields)
         session_id = await clients.async_client.create_session(handle_name)
         return cls(handle_name, session_id, client=client, async_client=async_client,
@@ -179,6 +186,17 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
             f"{type(self).__name__}(handle_name={self.handle_name!r}, "
             f"session_id={self.session_id!r})"
         )
+
+
+def _handle(handle_name: str | None, model: str | None) -> str:
+    """The SLM, given as ``handle_name`` or ``model`` (not two different names), else read
+    from ``ASSISTERR_HANDLE_NAME``."""
+    if handle_name is not None and model is not None and handle_name != model:
+        raise ValueError("pass the SLM as handle_name or model, not two different names")
+    handle = handle_name if handle_name is not None else model
+    if handle is None:
+        handle = handle_name_from_env("AssisterrChatMessageHistory")
+    return check_identifier(handle, "handle_name")
 
 
 def connected(

@@ -76,7 +76,7 @@ class ChatAssisterr(BaseChatModel):
 
         | Param | Description |
         | --- | --- |
-        | `model` | Handle name of the SLM (`str`; also `model_name`, `handle_name`). |
+        | `model` | Handle name (or `model_name`, `handle_name`); else `ASSISTERR_HANDLE_NAME`. |
         | `session_id` | A server-side session, where the server keeps the turns. |
         | `stop` | Stop sequences, merged with each call's, cut client-side. |
         | `streaming` | True: `invoke` streams too (callbacks get every token). |
@@ -236,7 +236,8 @@ class ChatAssisterr(BaseChatModel):
 
     model: str = Field(validation_alias=AliasChoices(*MODEL_NAMES))
     """Handle name of the SLM (also taken as ``model_name``, like ChatOpenAI, or
-    ``handle_name``, the API's word)."""
+    ``handle_name``, the API's word); defaults to ``ASSISTERR_HANDLE_NAME`` (read when the
+    model is built)."""
     api_key: SecretStr | None = None
     """API key; defaults to ``ASSISTERR_API_KEY`` (read when the model is built). Checked
     when a request is made."""

@@ -5,7 +5,11 @@ by its first call (``aiohttp`` by the first async one).
 """
 
 from assisterr_core import Llama3Template, transcript_template
+from assisterr_core.lazy import require_extra
 
-from .base import Assisterr
+require_extra("llama_index.core", package=__name__, distribution="llama-index-core",
+              extra="llama-index")
+
+from .base import Assisterr  # noqa: E402  (after the check: it imports llama-index-core)
 
 __all__ = ["Assisterr", "Llama3Template", "transcript_template"]

@@ -51,11 +51,13 @@ from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
     ENV_BASE_URL,
+    ENV_HANDLE_NAME,
     SharedClients,
     TimeoutLike,
     Verify,
     check_identifier,
     detached,
+    handle_name_from_env,
 )
 
 from ._messages import chat_query, completion_query
@@ -141,7 +143,7 @@ class Assisterr(FunctionCallingLLM):
     ``FunctionCallingProgram`` on the tool instructions instead.
 
     Args:
-        model: the SLM's handle name.
+        model: the SLM's handle name; read from ``ASSISTERR_HANDLE_NAME`` when not given.
         api_key: the API key; read from ``ASSISTERR_API_KEY`` when not given.
         base_url: the API root; from ``ASSISTERR_BASE_URL``, else the public service.
         timeout: seconds per read, ``(connect, read)`` or ``(connect, read, total)``.
@@ -229,7 +231,8 @@ class Assisterr(FunctionCallingLLM):
         ```
     """
 
-    model: str = Field(description="The SLM's handle name.")
+    model: str = Field(description=f"The SLM's handle name; read from {ENV_HANDLE_NAME} when "
+                       "not given.")
     api_key: SecretStr | None = Field(
         default=None,
         exclude=True,
@@ -296,7 +299,7 @@ class Assisterr(FunctionCallingLLM):
 
     def __init__(
         self,
-        model: str,
+        model: str | None = None,
         *,
         api_key: str | SecretStr | None = None,
         client: AssisterrClient | None = None,
@@ -309,7 +312,8 @@ class Assisterr(FunctionCallingLLM):
             raise refusal
 
     def _build(
-        self, model: str, api_key: str | SecretStr | None, client: AssisterrClient | None,
+        self, model: str | None, api_key: str | SecretStr | None,
+        client: AssisterrClient | None,
         async_client: AsyncAssisterrClient | None, kwargs: dict[str, Any],
     ) -> Exception | None:
         """Initialise the LLM; the error to raise if it cannot be, detached from the frames
@@ -317,6 +321,8 @@ class Assisterr(FunctionCallingLLM):
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
         try:
+            if model is None:
+                model = handle_name_from_env(type(self).__name__)
             model = check_identifier(model, "handle")
             if kwargs.get("session_id") is not None:
                 kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")

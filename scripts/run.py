@@ -10,6 +10,8 @@ commands:
   bench [OPTIONS]    the benchmarks (`bench --help` lists their options)
   probe [OPTIONS]    check the client against the real service with your key: records what it
                      sends and says what the client read (`probe --help`: options, cost)
+  notebooks [NAMES]  run the notebooks against the local server and rewrite those whose
+                     outputs changed (the tests compare them with the committed ones)
 
 Needs only Python 3.10+ and the package registries. The environment lives in .venv and is
 reinstalled when pyproject.toml changes.
@@ -27,7 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
-EXTRAS = {"demo": "demo", "test": "test", "bench": "bench", "probe": "demo"}
+EXTRAS = {"demo": "demo", "test": "test", "bench": "bench", "probe": "demo", "notebooks": "test"}
 USAGE = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
 
 
@@ -125,6 +127,8 @@ def main(argv: list[str]) -> None:
         run(python, "-m", "pytest", *(rest or ["-q"]))
     elif job == "probe":
         run(python, "-m", "assisterr_probe", *rest)
+    elif job == "notebooks":
+        run(python, "-m", "tests.notebooks._outputs", "--write", *rest)
     else:
         run(python, "-m", "benchmarks", *rest)
 

@@ -3,7 +3,8 @@ marker for end-to-end runs.
 
 Hypothesis runs the derandomized ``fixed`` profile by default, so a failure reproduces on
 every run and machine; ``pytest --hypothesis-profile=thorough`` explores many more (and new)
-examples. Notebooks, the demo and the benchmark smoke tests are marked ``slow``.
+examples. Notebooks, the README's code blocks, the demo and the benchmark smoke tests are
+marked ``slow``.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ settings.register_profile("thorough", max_examples=2_000, deadline=None, print_b
 settings.load_profile("fixed")  # --hypothesis-profile, read after this file, overrides it
 
 TESTS = Path(__file__).resolve().parent
-SLOW_PATHS = (TESTS / "notebooks", TESTS / "test_demo.py", TESTS / "benchmarks")
+SLOW_PATHS = (TESTS / "notebooks", TESTS / "test_readme.py", TESTS / "test_demo.py",
+              TESTS / "benchmarks")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark what runs whole programs (notebooks, the demo, benchmark figures) as slow."""
+    """Mark what runs whole programs (notebooks, README blocks, the demo, benchmark figures)
+    as slow."""
     for item in items:
         if any(item.path == slow or slow in item.path.parents for slow in SLOW_PATHS):
             item.add_marker(pytest.mark.slow)

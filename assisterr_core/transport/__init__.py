@@ -15,7 +15,6 @@ from .bounded_json import JSONTooDeepError
 from .clock import SYSTEM_CLOCK, Clock
 from .endpoints import (
     API_KEY_HEADER,
-    API_PREFIX,
     MAX_REDIRECTS,
     USER_AGENT,
     Call,
@@ -29,6 +28,7 @@ from .endpoints import (
     history_call,
     list_sessions_call,
     request_headers,
+    requested_path,
 )
 from .errors import (
     APIConnectionError,
@@ -62,6 +62,7 @@ from .records import (
 )
 from .retry import Replay, RetryPolicy, parse_retry_after
 from .settings import (
+    API_PREFIX,
     DEFAULT_BASE_URL,
     DEFAULT_MAX_CONNECTIONS,
     DEFAULT_MAX_RETRIES,
@@ -75,6 +76,7 @@ from .settings import (
     Timeout,
     TimeoutLike,
     Verify,
+    handle_name_from_env,
 )
 from .shared import SharedClients
 from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
@@ -142,6 +144,7 @@ __all__ = [
     "detached",
     "error_for_status",
     "extract_error_detail",
+    "handle_name_from_env",
     "history_call",
     "list_sessions_call",
     "order_oldest_first",
@@ -153,6 +156,7 @@ __all__ = [
     "parse_timestamp",
     "path_segment",
     "request_headers",
+    "requested_path",
     "status_error",
     "text_of_event",
 ]

@@ -10,7 +10,7 @@ from urllib.parse import urljoin, urlsplit
 
 from . import _process
 from .clock import SYSTEM_CLOCK, Clock
-from .endpoints import RequestSpec, request_headers
+from .endpoints import RequestSpec, request_headers, requested_path
 from .environment import environment_ca_bundle, environment_proxy
 from .errors import (
     APIConnectionError,
@@ -120,7 +120,7 @@ class BaseClient:
         if not usable:
             raise APIStatusError(
                 status, f"redirect to an unusable location: {location[:200]!r}",
-                method=spec.method, path=spec.path, headers=headers,
+                method=spec.method, path=requested_path(url), headers=headers,
             )
         return target
 

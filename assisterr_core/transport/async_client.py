@@ -36,6 +36,7 @@ from .endpoints import (
     error_for_status,
     history_call,
     list_sessions_call,
+    requested_path,
 )
 from .errors import (
     APIConnectionError,
@@ -127,7 +128,7 @@ class AsyncAssisterrClient(BaseClient):
     async def _answer(self, call: Call[T]) -> T:
         body = await self._send(call.spec, self._loop_deadline())
         assert isinstance(body, bytes)
-        return call.parse(decode_json_body(body, call.spec))
+        return call.parse(decode_json_body(body, call.spec, url=self._url(call.spec)))
 
     async def _iter_stream(self, spec: RequestSpec) -> AsyncGenerator[str, None]:
         deltas = self._stream_deltas(spec)
@@ -193,7 +194,8 @@ class AsyncAssisterrClient(BaseClient):
                 url = redirect.target
             except TRANSPORT_ERRORS as exc:
                 raise self._translate(exc, streaming=False, deadline=deadline) from None
-        raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
+        raise APIStatusError(310, "too many redirects", method=spec.method,
+                             path=requested_path(url))
 
     async def _exchange(
         self, session: aiohttp.ClientSession, spec: RequestSpec, url: str, body: bytes | None,
@@ -227,7 +229,7 @@ class AsyncAssisterrClient(BaseClient):
                 raise _Redirected(target)
             body = await _read_body(response)
         if response.status >= 300:
-            raise error_for_status(spec, response.status, response.headers, body)
+            raise error_for_status(spec, response.status, response.headers, body, url=url)
         return body
 
     def _loop_deadline(self) -> float | None:

@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+from urllib.parse import urlsplit
 
 from . import bounded_json
 from .errors import APIStatusError, InvalidRequestError, MalformedResponseError, status_error
@@ -20,13 +21,11 @@ from .records import (
     parse_session_list,
 )
 from .retry import Replay, parse_retry_after
-from .settings import ENV_API_KEY, ClientSettings, origin_of
+from .settings import API_PREFIX, ENV_API_KEY, ClientSettings, origin_of
 from .validation import check_identifier, check_query, path_segment
 
 T = TypeVar("T")
 
-API_PREFIX = "/api/v1/slm"
-"""Every path starts here, then the SLM's handle: ``/api/v1/slm/{handle}/chat/``."""
 API_KEY_HEADER = "X-Api-Key"
 USER_AGENT = "assisterr-integrations/0.1"
 STREAM_ACCEPT = "text/event-stream, application/x-ndjson, application/json;q=0.9, */*;q=0.5"
@@ -37,6 +36,8 @@ MAX_REDIRECTS = 5
 @dataclass(frozen=True)
 class RequestSpec:
     """What to send: method, path under the base URL, JSON body, and what a resend may do.
+
+    Errors name the path as requested, under the origin (see :func:`requested_path`).
 
     ``replay`` decides which failures are retried (see :mod:`.retry`). ``gone_when_absent``:
     a 404 to a resend whose earlier attempt may have been processed means the work is done
@@ -137,10 +138,17 @@ def _parse_deleted(payload: Any) -> bool:
     return payload is None or bool(payload)
 
 
-def decode_json_body(body: bytes, spec: RequestSpec) -> Any:
+def requested_path(url: str) -> str:
+    """The path of ``url``, as errors name it: the whole path under the origin (a base URL's
+    own path included), not only the API's part."""
+    return urlsplit(url).path
+
+
+def decode_json_body(body: bytes, spec: RequestSpec, *, url: str | None = None) -> Any:
     """A success body as JSON; an empty body is None; anything else is a typed error.
 
     JSON nested deeper than the readers of a reply can walk is refused like any bad body.
+    ``url``: where the body came from, for the error (else the spec's path is named).
     """
     if not body.strip():
         return None
@@ -150,19 +158,22 @@ def decode_json_body(body: bytes, spec: RequestSpec) -> Any:
         problem = str(exc) if isinstance(exc, bounded_json.JSONTooDeepError) else "not JSON"
         excerpt = body[:200].decode("utf-8", "replace")
         raise MalformedResponseError(
-            f"{spec.method} {spec.path} returned a body that is {problem}: {excerpt!r}"
+            f"{spec.method} {requested_path(url) if url else spec.path} returned a body that"
+            f" is {problem}: {excerpt!r}"
         ) from None
 
 
 def error_for_status(
-    spec: RequestSpec, status: int, headers: Mapping[str, str], body: bytes
+    spec: RequestSpec, status: int, headers: Mapping[str, str], body: bytes,
+    *, url: str | None = None,
 ) -> APIStatusError:
-    """The typed error for an error status, with a readable excerpt of the body."""
+    """The typed error for an error status, with a readable excerpt of the body. ``url``:
+    where the request went, for the error (else the spec's path is named)."""
     return status_error(
         status,
         body.decode("utf-8", "replace"),
         method=spec.method,
-        path=spec.path,
+        path=requested_path(url) if url else spec.path,
         headers=headers,
         retry_after=parse_retry_after(headers),
         auth_header=API_KEY_HEADER,

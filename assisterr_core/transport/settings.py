@@ -7,6 +7,7 @@ import ipaddress
 import math
 import os
 import ssl
+import sys
 import warnings
 from dataclasses import dataclass, field
 from typing import TypeAlias, TypedDict
@@ -17,9 +18,11 @@ from .errors import InvalidRequestError
 ENV_API_KEY = "ASSISTERR_API_KEY"
 ENV_BASE_URL = "ASSISTERR_BASE_URL"
 ENV_HANDLE_NAME = "ASSISTERR_HANDLE_NAME"
-"""The SLM to talk to, for tools that take it from the environment (the probe)."""
+"""The SLM to talk to when none is named: the integrations' ``model``, the probe, the demo."""
 
 DEFAULT_BASE_URL = "https://api.assisterr.ai"
+API_PREFIX = "/api/v1/slm"
+"""Every path starts here, then the SLM's handle: ``/api/v1/slm/{handle}/chat/``."""
 DEFAULT_CONNECT_TIMEOUT = 10.0
 DEFAULT_READ_TIMEOUT = 120.0
 DEFAULT_MAX_RETRIES = 2
@@ -189,7 +192,7 @@ class ClientSettings:
                 f"The Assisterr API key would be sent over plain http to {urlsplit(url).hostname};"
                 " use https for any host that is not loopback.",
                 InsecureTransportWarning,
-                stacklevel=3,
+                stacklevel=_caller_stacklevel(),
             )
         return cls(key, url, Timeout.coerce(timeout), retries, connections, *options)
 
@@ -245,12 +248,29 @@ def _checked_key(key: Secret) -> Secret:
     return key if value == key.get_secret_value() else Secret(value)
 
 
+def handle_name_from_env(owner: str, argument: str = "model") -> str:
+    """The SLM's handle name from :data:`ENV_HANDLE_NAME`, for ``owner`` (a class) given
+    none; the error names both ways of giving it."""
+    handle = os.environ.get(ENV_HANDLE_NAME, "").strip()
+    if not handle:
+        raise InvalidRequestError(
+            argument, "is required, the handle name of the Assisterr SLM to talk to: pass "
+            f'{owner}({argument}="my-slm") or set {ENV_HANDLE_NAME}'
+        )
+    return handle
+
+
 class InsecureTransportWarning(UserWarning):
     """The API key would travel unencrypted to a host that is not on this machine."""
 
 
 def normalize_base_url(url: str) -> str:
-    """Check that ``url`` is an http(s) URL and drop its trailing slash."""
+    """Check that ``url`` is an http(s) URL and drop its trailing slash.
+
+    A URL that ends with the API's prefix, or a leading part of it (``/api``, ``/api/v1``,
+    ``/api/v1/slm``), loses that part with a warning: the client adds the prefix itself,
+    and would otherwise request ``/api/v1/api/v1/slm/...``.
+    """
     if not isinstance(url, str) or not url.strip():
         raise InvalidRequestError("base_url", "must be a non-empty http(s) URL")
     parts = urlsplit(url.strip())
@@ -258,7 +278,36 @@ def normalize_base_url(url: str) -> str:
         raise InvalidRequestError("base_url", f"must be an http(s) URL, got {url!r}")
     if parts.query or parts.fragment or parts.username or parts.password:
         raise InvalidRequestError("base_url", "must not carry credentials, a query or a fragment")
-    return url.strip().rstrip("/")
+    root = url.strip().rstrip("/")
+    prefixes = API_PREFIX.split("/")
+    for length in range(len(prefixes), 1, -1):  # the longest first
+        prefix = "/".join(prefixes[:length])
+        if urlsplit(root).path.endswith(prefix):
+            corrected = root[: -len(prefix)]
+            warnings.warn(
+                f"base_url {root!r} ends with {prefix!r}, which the client adds to every path"
+                f" itself: using {corrected!r}. Set the base URL to the API's root.",
+                stacklevel=_caller_stacklevel(),
+            )
+            return corrected
+    return root
+
+
+# Frames of these packages are passed over, so that a settings warning names the line of the
+# caller's code that built the client or the model.
+_LIBRARY_PACKAGES = frozenset({"assisterr_core", "langchain_assisterr", "llama_index_assisterr",
+                               "pydantic", "pydantic_core"})
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` (for a ``warnings.warn`` in the calling function) of the first
+    frame outside this library and pydantic."""
+    frame, level = sys._getframe(1), 1
+    while frame.f_back is not None and (
+        frame.f_globals.get("__name__", "").partition(".")[0] in _LIBRARY_PACKAGES
+    ):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def origin_of(url: str) -> tuple[str, str, int]:

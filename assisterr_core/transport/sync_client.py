@@ -30,6 +30,7 @@ from .endpoints import (
     error_for_status,
     history_call,
     list_sessions_call,
+    requested_path,
 )
 from .errors import (
     APIConnectionError,
@@ -172,7 +173,7 @@ class AssisterrClient(BaseClient):
             if deadline is not None:
                 watchdog.stop(deadline)
         assert isinstance(body, bytes)
-        return call.parse(decode_json_body(body, call.spec))
+        return call.parse(decode_json_body(body, call.spec, url=self._url(call.spec)))
 
     def _iter_stream(self, spec: RequestSpec) -> Generator[str, None, None]:
         try:
@@ -243,7 +244,7 @@ class AssisterrClient(BaseClient):
                         url = target
                         continue
                     self._check_deadline(deadline)
-                    raise error_for_status(spec, status, response.headers, body)
+                    raise error_for_status(spec, status, response.headers, body, url=url)
                 if spec.stream:
                     return response
                 with response:
@@ -252,7 +253,8 @@ class AssisterrClient(BaseClient):
                 return body
             except TRANSPORT_ERRORS as exc:
                 raise self._translate(exc, streaming=False, deadline=deadline) from None
-        raise APIStatusError(310, "too many redirects", method=spec.method, path=spec.path)
+        raise APIStatusError(310, "too many redirects", method=spec.method,
+                             path=requested_path(url))
 
     def _socket_timeouts(self, deadline: Deadline | None) -> tuple[float, float]:
         """(connect, read) for the next attempt, never past the total deadline."""

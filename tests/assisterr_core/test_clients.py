@@ -169,6 +169,25 @@ def test_permanent_errors_are_typed_and_not_retried(
     assert len(assisterr_emulator.requests) == 1
 
 
+def test_errors_name_the_path_requested_under_the_origin(
+    driver_for: Any, assisterr_emulator: EmulatorServer
+) -> None:
+    api = driver_for(base_url=f"{assisterr_emulator.base_url}/gateway")  # no such route
+    with pytest.raises(NotFoundError) as caught:
+        api.call("chat", HANDLE, "hi")
+    assert caught.value.path == f"/gateway/api/v1/slm/{HANDLE}/chat/"
+    assert f"for POST /gateway/api/v1/slm/{HANDLE}/chat/:" in str(caught.value)
+
+
+def test_a_base_url_with_the_api_prefix_reaches_the_api_with_a_warning(
+    driver_for: Any, assisterr_emulator: EmulatorServer
+) -> None:
+    with pytest.warns(UserWarning, match="ends with '/api/v1', which the client adds"):
+        api = driver_for(base_url=f"{assisterr_emulator.base_url}/api/v1/")
+    assert api.call("chat", HANDLE, "hi").text == f"Hello from {HANDLE}! You said: hi"
+    assert [r.path for r in assisterr_emulator.requests] == [f"/api/v1/slm/{HANDLE}/chat/"]
+
+
 def test_html_error_page(api: ClientDriver, assisterr_emulator: EmulatorServer) -> None:
     page = "<html><body><h1>500 Internal Server Error</h1><p>nginx</p></body></html>"
     assisterr_emulator.inject(status=500, body=page, content_type="text/html")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from urllib.parse import unquote
@@ -315,8 +316,9 @@ class TestSettings:
         assert settings.max_retries == 2
 
     def test_plain_http_to_a_remote_host_warns(self) -> None:
-        with pytest.warns(InsecureTransportWarning):
+        with pytest.warns(InsecureTransportWarning) as caught:
             ClientSettings.resolve(api_key="k", base_url="http://api.example.test")
+        assert caught[0].filename == __file__  # the caller's line
         ClientSettings.resolve(api_key="k", base_url="http://127.0.0.1:9")  # no warning
         ClientSettings.resolve(api_key="k", base_url="http://localhost:9")
 
@@ -327,6 +329,21 @@ class TestSettings:
             with pytest.raises(InvalidRequestError, match="api_key") as caught:
                 ClientSettings.resolve(api_key=bad, base_url="https://x.test")
             assert bad.strip() not in str(caught.value)
+
+    def test_the_api_prefix_or_a_leading_part_of_it_is_dropped_from_a_base_url(self) -> None:
+        dropped = {
+            "https://h.test/api": ("https://h.test", "/api"),
+            "https://h.test/api/v1/": ("https://h.test", "/api/v1"),
+            "https://h.test/gateway/api/v1/slm": ("https://h.test/gateway", "/api/v1/slm"),
+        }
+        for url, (root, part) in dropped.items():
+            with pytest.warns(UserWarning, match=f"ends with '{part}'.*using '{root}'") as caught:
+                assert ClientSettings.resolve(api_key="k", base_url=url).base_url == root
+            assert caught[0].filename == __file__  # the caller's line
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            for kept in ("https://h.test/myapi", "https://h.test/api/v2", "https://h.test/slm"):
+                assert ClientSettings.resolve(api_key="k", base_url=kept).base_url == kept
 
     @pytest.mark.parametrize("url", ["ftp://x", "not a url", "https://user:pw@x.test"])
     def test_bad_base_urls(self, url: str) -> None:

@@ -51,3 +51,17 @@ def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
     with pytest.raises(InvalidRequestError, match="session_id: must not contain '/'"):
         make_llm(assisterr_emulator, session_id="a/b")
     assert make_llm(assisterr_emulator, session_id=123).session_id == "123"
+
+
+def test_the_slm_defaults_to_the_handle_name_in_the_environment(
+    assisterr_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connection = {"base_url": assisterr_emulator.base_url, "api_key": assisterr_emulator.api_key}
+    monkeypatch.delenv("ASSISTERR_HANDLE_NAME", raising=False)
+    with pytest.raises(InvalidRequestError, match=(
+            r'model: .*Assisterr\(model="my-slm"\) or set ASSISTERR_HANDLE_NAME')):
+        Assisterr(**connection)
+    monkeypatch.setenv("ASSISTERR_HANDLE_NAME", "env-slm")
+    llm = Assisterr(**connection)
+    assert llm.metadata.model_name == "env-slm"
+    assert llm.complete("hi").text == "Hello from env-slm! You said: hi"

@@ -274,6 +274,20 @@ def test_bad_session_ids_are_rejected_before_any_request(
     assert assisterr_emulator.requests == []
 
 
+async def test_the_slm_defaults_to_the_handle_name_in_the_environment(
+    conn: dict[str, Any], assisterr_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ASSISTERR_HANDLE_NAME", raising=False)
+    with pytest.raises(InvalidRequestError, match=(
+        r'model: .*AssisterrChatMessageHistory\(model="my-slm"\) or set ASSISTERR_HANDLE_NAME')):
+        AssisterrChatMessageHistory(**conn)
+    monkeypatch.setenv("ASSISTERR_HANDLE_NAME", "env-slm")
+    made = AssisterrChatMessageHistory(**conn)
+    awaited = await AssisterrChatMessageHistory.acreate(**conn)
+    assert made.handle_name == awaited.handle_name == "env-slm"
+    assert [(r.method, r.handle) for r in assisterr_emulator.requests] == [("POST", "env-slm")] * 2
+
+
 def test_conflicting_handle_names_are_refused(conn: dict[str, Any]) -> None:
     with pytest.raises(ValueError, match="not two different names"):
         AssisterrChatMessageHistory("a", "s", model="b", **conn)

@@ -40,11 +40,23 @@ def test_the_slm_is_taken_as_model_model_name_or_handle_name_once() -> None:
         ChatAssisterr(model="a", model_name="b")
 
 
-def test_a_missing_model_is_named_as_model_and_no_input_is_echoed() -> None:
+def test_the_slm_defaults_to_the_handle_name_in_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ASSISTERR_HANDLE_NAME", "env-slm")
+    assert ChatAssisterr().model == "env-slm"
+    assert ChatAssisterr(model_name="given-slm").model == "given-slm"  # an argument wins
+
+
+def test_a_missing_model_names_both_ways_to_give_it_and_no_input_is_echoed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("ASSISTERR_HANDLE_NAME", raising=False)
     with pytest.raises(InvalidRequestError) as missing:
         ChatAssisterr(api_key="sk-very-secret")
-    assert "model: is required, the handle name of the Assisterr SLM" in str(missing.value)
-    assert "handle_name" not in str(missing.value)
+    assert str(missing.value) == (
+        "model: is required, the handle name of the Assisterr SLM to talk to: pass "
+        'ChatAssisterr(model="my-slm") or set ASSISTERR_HANDLE_NAME')
     with pytest.raises(InvalidRequestError) as wrong:
         ChatAssisterr(model="slm", api_key="sk-very-secret", max_retries="many")
     assert "sk-very-secret" not in str(missing.value) + str(wrong.value)
