@@ -45,6 +45,7 @@ from .errors import (
     MalformedResponseError,
     StreamInterruptedError,
 )
+from .origins import aiohttp_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .stream_decoder import StreamDecoder
 from .sync_client import MAX_BODY_BYTES
@@ -59,6 +60,8 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 class AsyncAssisterrClient(BaseClient):
     """Non-blocking client for the Assisterr SLM API; usable from any number of event loops."""
+
+    _origin = staticmethod(aiohttp_origin)
 
     def _setup(self) -> None:
         self._sessions = LoopSessions(self._new_session)

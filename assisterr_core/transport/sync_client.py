@@ -39,6 +39,7 @@ from .errors import (
     MalformedResponseError,
     StreamInterruptedError,
 )
+from .origins import requests_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .settings import ClientSettings
 from .stream_decoder import StreamDecoder
@@ -76,6 +77,8 @@ class AssisterrClient(BaseClient):
         self._http = http_session
         self._lock = threading.Lock()
         super().__init__(settings=settings, clock=clock, **fields)
+
+    _origin = staticmethod(requests_origin)
 
     def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
