@@ -216,21 +216,23 @@ class AsyncAssisterrClient(BaseClient):
             if isinstance(data, _PacedBody):
                 data.abort_if_unfinished()
             raise
-        if spec.stream and response.status < 300:
+        if spec.stream and 200 <= response.status < 300:
             return response
         return await self._finish(spec, url, response)
 
     async def _finish(
         self, spec: RequestSpec, url: str, response: aiohttp.ClientResponse
     ) -> bytes:
-        """The body of a plain answer; a redirect to follow; or the error of a status."""
+        """The body of a plain answer; a redirect to follow; or the error of a status (a 101
+        too: the API never switches protocols, and what follows it is no body)."""
+        status = response.status
         async with response:
-            target = self._redirect_url(spec, url, response.status, response.headers)
+            target = self._redirect_url(spec, url, status, response.headers)
             if target is not None:
                 raise _Redirected(target)
-            body = await _read_body(response)
-        if response.status >= 300:
-            raise error_for_status(spec, response.status, response.headers, body)
+            body = b"" if status < 200 else await _read_body(response)
+        if not 200 <= status < 300:
+            raise error_for_status(spec, status, response.headers, body)
         return body
 
     def _loop_deadline(self) -> float | None:

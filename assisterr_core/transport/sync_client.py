@@ -238,7 +238,7 @@ class AssisterrClient(BaseClient):
                     verify=_as_requests_verify(self._verify()),
                 )
                 status = response.status_code
-                if status >= 300:
+                if not 200 <= status < 300:  # a 101 too: the API never switches protocols
                     with response:
                         target = self._redirect_url(spec, url, status, response.headers)
                         body = b"" if target is not None else _read_body(response)
