@@ -19,10 +19,10 @@ from .errors import (
     AssisterrError,
     NotFoundError,
     detached,
-    scrub_secret,
 )
 from .origins import Origin, is_ambiguous
 from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
+from .scrub import scrub_secret
 from .settings import ClientSettings, Timeout, Verify
 
 if TYPE_CHECKING:

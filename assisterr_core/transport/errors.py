@@ -18,13 +18,10 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TypeVar
 
 E = TypeVar("E", bound=BaseException)
-MASK = "**********"
 ERROR_EXCERPT_CHARS = 500
 
 
@@ -157,45 +154,6 @@ def detached(error: E) -> E:
     error.__cause__ = None
     error.__context__ = None
     return error.with_traceback(None)
-
-
-def scrub_secret(error: BaseException, secret: str) -> None:
-    """Mask ``secret`` wherever ``error`` holds it as text: its args and every attribute,
-    in nested dicts, lists and tuples too, as written raw, JSON-escaped or percent-encoded
-    (a server may echo the key in any of these)."""
-    if not secret:
-        return
-    forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}
-    error.args = _masked(error.args, forms)
-    for name, value in list(vars(error).items()):
-        masked = _masked(value, forms)
-        if masked is not value:
-            setattr(error, name, masked)
-
-
-def _masked(value: Any, forms: set[str]) -> Any:
-    """``value`` with every form of the secret masked; the same object when it held none."""
-    if isinstance(value, str):
-        if not any(form in value for form in forms):
-            return value
-        for form in forms:
-            value = value.replace(form, MASK)
-        return value
-    if isinstance(value, bytes | bytearray):
-        text = value.decode("utf-8", "replace")
-        masked_text = _masked(text, forms)
-        return value if masked_text is text else masked_text.encode("utf-8")
-    if isinstance(value, Mapping):
-        items = [(_masked(k, forms), _masked(v, forms)) for k, v in value.items()]
-        if all(k is a and v is b for (k, v), (a, b) in zip(items, value.items(), strict=True)):
-            return value
-        return dict(items)
-    if isinstance(value, list | tuple):
-        masked = [_masked(item, forms) for item in value]
-        if all(m is item for m, item in zip(masked, value, strict=True)):
-            return value
-        return type(value)(masked) if type(value) in (list, tuple) else masked
-    return value
 
 
 def extract_error_detail(body: str) -> str:

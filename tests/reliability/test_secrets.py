@@ -40,7 +40,7 @@ from ._adapters import HANDLE, KINDS, build, chat_model
 from .key_search import places_holding
 from .raw_peer import Conn, RawPeer
 
-KEY = "sk-assisterr-7f3a9c1e-DO-NOT-LEAK"
+KEY = "sk-7f3a9c1e-DO-NOT-LEAK-5b2e0d"  # no run of 8 shared with our own names
 
 
 @pytest.fixture
