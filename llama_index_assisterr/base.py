@@ -55,6 +55,7 @@ from assisterr_core.transport import (
     TimeoutLike,
     Verify,
     check_identifier,
+    check_query,
     detached,
 )
 
@@ -88,6 +89,8 @@ if TYPE_CHECKING:
 
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
+SENT_TEXT_FIELDS = ("system_prompt", "tool_prompt_template", "json_prompt_template")
+"""Fields whose text goes into queries: checked when the LLM is built."""
 
 
 @dataclass(frozen=True)
@@ -132,6 +135,14 @@ class Assisterr(FunctionCallingLLM):
       ``additional_kwargs["invalid_tool_calls"]``;
     - where a valid call is required (``error_on_no_tool_call=True``: ``predict_and_call``,
       ``FunctionCallingProgram``) a reply without one raises ValueError saying why.
+
+    Bad input is an ``assisterr_core.InvalidRequestError`` (a ``ValueError``), raised before
+    anything is sent: a missing API key (unless a client is given) and text that cannot be
+    sent (a lone surrogate in ``system_prompt`` or a template) when the LLM is built; what
+    only a call shows (a prompt or a retrieved document with a lone surrogate) when it is
+    called. LlamaIndex's ``compact`` and ``refine`` response synthesizers catch a
+    ``ValueError`` from the LLM, log a warning and answer "Empty Response": with them, such
+    input gives that answer; ``tree_summarize`` and ``simple_summarize`` let the error through.
 
     Structured outputs (``structured_predict``, its async and streaming forms,
     ``as_structured_llm``) ask for a bare JSON answer with the core's JSON instructions
@@ -316,6 +327,7 @@ class Assisterr(FunctionCallingLLM):
         that saw the key."""
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
+        # Without a given client, the key must be set: a given one holds its own settings.
         try:
             model = check_identifier(model, "handle")
             if kwargs.get("session_id") is not None:
@@ -333,6 +345,13 @@ class Assisterr(FunctionCallingLLM):
                 verify=kwargs.get("verify"),
             )
             key = clients.settings.api_key.get_secret_value()
+            if not key and client is None and async_client is None:
+                raise InvalidRequestError(
+                    "api_key", f"is not set: pass api_key=... or set {ENV_API_KEY}"
+                )
+            for name in SENT_TEXT_FIELDS:
+                if isinstance(kwargs.get(name), str) and kwargs[name].strip():
+                    check_query(kwargs[name], name)  # a lone surrogate cannot be sent
             super().__init__(model=model, api_key=SecretStr(key) if key else None,
                              base_url=clients.settings.base_url, **kwargs)
         except (InvalidRequestError, ValidationError) as error:
