@@ -26,7 +26,12 @@ from pydantic import (
 )
 
 from assisterr_core import InvalidRequestError, QueryTemplate
-from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, tool_choice_name
+from assisterr_core.chat import (
+    JSON_PROMPT_TEMPLATE,
+    TOOL_PROMPT_TEMPLATE,
+    stop_sequences,
+    tool_choice_name,
+)
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
@@ -264,7 +269,8 @@ class ChatAssisterr(BaseChatModel):
     """Server-side session to talk in; only the system text and the newest human message
     are then sent."""
     stop: list[str] | None = None
-    """Stop sequences, merged with those of each call; the reply is cut before the first."""
+    """Stop sequences (a string is one), merged with those of each call (likewise); the
+    reply is cut before the first."""
     streaming: bool | None = None
     """True: answer ``invoke`` through the streaming endpoint (callbacks get every token).
     None (default): ``invoke`` does not, ``stream()`` does. False: langchain-core's
@@ -316,6 +322,11 @@ class ChatAssisterr(BaseChatModel):
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else check_identifier(value, "session_id")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _check_stop(cls, value: object) -> list[str] | None:
+        return None if value is None else stop_sequences(value)
 
     def _connection(self) -> SharedClients:
         """The clients this model uses (from its fields if it was made without

@@ -46,7 +46,13 @@ from assisterr_core import (
     transcript_template,
     warn_ignored_parameters,
 )
-from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, acut_stream, cut_stream
+from assisterr_core.chat import (
+    JSON_PROMPT_TEMPLATE,
+    TOOL_PROMPT_TEMPLATE,
+    acut_stream,
+    cut_stream,
+    stop_sequences,
+)
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
@@ -593,8 +599,7 @@ class Assisterr(FunctionCallingLLM):
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         session_id = kwargs.get("session_id", self.session_id)
-        stop = kwargs.get("stop")
-        return session_id, [stop] if isinstance(stop, str) else stop
+        return session_id, stop_sequences(kwargs.get("stop")) or None
 
     # -- I/O -----------------------------------------------------------------------------
 

@@ -33,7 +33,7 @@ from .prompt import (
     session_query,
     transcript_template,
 )
-from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream
+from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream, stop_sequences
 from .tool_calls import (
     NO_DESCRIPTION,
     TOOL_CHOICE_SENTENCES,
@@ -83,6 +83,7 @@ __all__ = [
     "render_tool_calls",
     "schema_problem",
     "session_query",
+    "stop_sequences",
     "tool_choice_name",
     "tool_instructions",
     "transcript_template",

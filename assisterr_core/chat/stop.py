@@ -9,6 +9,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 
+from ..transport.errors import InvalidRequestError
+
+
+def stop_sequences(stop: object, field: str = "stop") -> list[str]:
+    """The stop sequences a caller gave: a string is one sequence (not its characters), a
+    list or tuple holds several; empty ones mean nothing. Anything else is refused."""
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop] if stop else []
+    if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+        return [item for item in stop if item]
+    shown = type(stop).__name__ if not isinstance(stop, list | tuple) else (
+        "a list holding " + ", ".join(sorted({type(i).__name__ for i in stop
+                                              if not isinstance(i, str)})))
+    raise InvalidRequestError(field, f"must be a string or a list of strings, got {shown}")
+
 
 class StopSequenceCutter:
     """Cut a streamed reply before the first stop sequence."""

@@ -242,3 +242,32 @@ def test_odd_ids_travel_as_one_path_segment(
     path = f"/api/v1/slm/{ODD_HANDLE}/session/{ODD_SESSION}/{suffix}"
     expected.append((ODD_HANDLE, ODD_SESSION, path))
     assert [(r.handle, r.session_id, r.path) for r in server.requests] == expected
+
+
+# -- stop sequences -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stop_string_is_one_sequence_and_a_bad_stop_sends_nothing(
+    kind: str, assisterr_emulator: EmulatorServer
+) -> None:
+    """``stop="Observation:"`` cuts at that sequence, not at its first character; a stop
+    that is neither a string nor a list of strings is refused before anything is sent."""
+    adapter = build(kind, assisterr_emulator)
+    query = "Observation: done"
+    whole = echo(query)
+    assert adapter.ask(query, stop="Observation:") == whole[:whole.index("Observation:")]
+    pieces, error = adapter.stream(query, stop="Observation:")
+    assert error is None and "".join(pieces) == whole[:whole.index("Observation:")]
+    sent = len(assisterr_emulator.requests)
+    for bad in (5, [None]):
+        with pytest.raises(InvalidRequestError, match="stop: must be a string or a list"):
+            adapter.ask("hi", stop=bad)
+    assert len(assisterr_emulator.requests) == sent
+    if adapter.is_langchain:  # bound to the model, or given to it: one sequence too
+        bound = adapter.model.bind(stop="Observation:")
+        assert bound.invoke(query).content == whole[:whole.index("Observation:")]
+        assert chat_model(model=HANDLE, api_key=assisterr_emulator.api_key,
+                          base_url=assisterr_emulator.base_url, stop="Observation:").stop == [
+            "Observation:"]
+    adapter.close()
