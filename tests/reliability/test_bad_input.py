@@ -22,6 +22,7 @@ from assisterr_core import (
 from assisterr_emulator import EmulatorServer
 from assisterr_emulator.responders import ResponderRequest
 from langchain_assisterr import AssisterrChatMessageHistory
+from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, KINDS, build, chat_model, echo
 
@@ -271,3 +272,19 @@ def test_a_stop_string_is_one_sequence_and_a_bad_stop_sends_nothing(
                           base_url=assisterr_emulator.base_url, stop="Observation:").stop == [
             "Observation:"]
     adapter.close()
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_a_pool_size_that_is_not_a_whole_number_above_zero_is_refused_when_built() -> None:
+    """``max_connections=0`` is not quietly the default pool, nor is 2.5 a pool size: every
+    entry point refuses them at construction, naming the field (as it does ``max_retries``)."""
+    options: dict[str, Any] = {"api_key": "k", "base_url": "http://127.0.0.1:9"}
+    builders = (AssisterrClient, AsyncAssisterrClient,
+                lambda **o: chat_model(model=HANDLE, **o),
+                lambda **o: Assisterr(model=HANDLE, **o))
+    for build_one in builders:
+        for size in (0, 2.5, -3):
+            with pytest.raises(InvalidRequestError, match=f"max_connections: .* got {size}"):
+                build_one(max_connections=size, **options)
