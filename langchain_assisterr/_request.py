@@ -164,6 +164,17 @@ class StreamAssembler:
         message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
         return ChatGenerationChunk(message=message)
 
+    def interrupted(self) -> ChatGenerationChunk | None:
+        """The stream failed: a chunk of the text held back as a possible stop sequence's
+        start, to deliver before the error (it arrived). A reply held back whole (tools, a
+        JSON answer) stays held: it is only read once it has ended."""
+        text = self._cutter.flush()
+        if self.request.holds_back or not text:
+            return None
+        self._text.append(text)
+        message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+        return ChatGenerationChunk(message=message)
+
     def finish(self) -> ChatGenerationChunk:
         """The final chunk: held-back text, the reply's metadata, ``chunk_position="last"``."""
         text = self._cutter.flush()

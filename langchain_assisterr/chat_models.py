@@ -144,7 +144,9 @@ class ChatAssisterr(BaseChatModel):
         ```
 
         With tools bound or a JSON answer asked for, the reply is held back and comes as one
-        last chunk, parsed: equal to what `invoke` returns.
+        last chunk, parsed: equal to what `invoke` returns. Should the stream fail, the text
+        received reaches you before the error (a reply held back whole does not: it is only
+        read once it has ended).
 
     ??? info "Async"
 
@@ -539,6 +541,12 @@ class ChatAssisterr(BaseChatModel):
                     yield chunk
                 if assembler.stopped:
                     break
+        except Exception:
+            if (chunk := assembler.interrupted()) is not None:  # text that arrived, first
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            raise
         finally:
             deltas.close()  # release the connection at once, also when stopping early
         chunk = assembler.finish()
@@ -563,6 +571,12 @@ class ChatAssisterr(BaseChatModel):
                     yield chunk
                 if assembler.stopped:
                     break
+        except Exception:
+            if (chunk := assembler.interrupted()) is not None:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            raise
         finally:
             await deltas.aclose()
         chunk = assembler.finish()

@@ -128,7 +128,9 @@ class Assisterr(FunctionCallingLLM):
     ``ToolCallBlock``s, so ``FunctionAgent``, ``AgentWorkflow``, ``predict_and_call`` and
     ``FunctionCallingProgram`` work. Earlier calls and tool results are rendered into the
     next query. A streamed reply shows its text as it comes until something that may open a
-    call (``{``, ``[`` or a code fence); the last chunk carries the parsed calls.
+    call (``{``, ``[`` or a code fence); the last chunk carries the parsed calls. Should a
+    stream fail, the text received is delivered before the error, except what was held back
+    as a possible call (it is only read once the reply has ended).
 
     A reply that is not a valid call does not crash an agent run:
 

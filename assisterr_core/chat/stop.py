@@ -65,15 +65,23 @@ def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
 
 
 def cut_stream(deltas: Iterable[str], stop: Sequence[str] | None) -> Iterator[str]:
-    """Apply a :class:`StopSequenceCutter` to deltas; the source is closed at the stop."""
+    """Apply a :class:`StopSequenceCutter` to deltas; the source is closed at the stop.
+
+    Should the source fail, the text held back is delivered before the error: it arrived.
+    """
     cutter = StopSequenceCutter(stop)
     try:
-        for delta in deltas:
-            out = cutter.feed(delta)
-            if out:
-                yield out
-            if cutter.stopped:
-                return
+        try:
+            for delta in deltas:
+                out = cutter.feed(delta)
+                if out:
+                    yield out
+                if cutter.stopped:
+                    return
+        except Exception:
+            if tail := cutter.flush():
+                yield tail
+            raise
         tail = cutter.flush()
         if tail:
             yield tail
@@ -89,12 +97,17 @@ async def acut_stream(
     """:func:`cut_stream` for async streams; the source is closed at the stop."""
     cutter = StopSequenceCutter(stop)
     try:
-        async for delta in deltas:
-            out = cutter.feed(delta)
-            if out:
-                yield out
-            if cutter.stopped:
-                return
+        try:
+            async for delta in deltas:
+                out = cutter.feed(delta)
+                if out:
+                    yield out
+                if cutter.stopped:
+                    return
+        except Exception:
+            if tail := cutter.flush():
+                yield tail
+            raise
         tail = cutter.flush()
         if tail:
             yield tail
