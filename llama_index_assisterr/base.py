@@ -43,6 +43,7 @@ from assisterr_core import (
     ChatReply,
     InvalidRequestError,
     QueryTemplate,
+    UnpicklableError,
     transcript_template,
     warn_ignored_parameters,
 )
@@ -90,6 +91,7 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
+    from typing_extensions import Self
 
     from assisterr_core.transport import AssisterrClient, AsyncAssisterrClient
 
@@ -366,6 +368,21 @@ class Assisterr(FunctionCallingLLM):
             return detached(error)
         self._clients = clients
         return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its settings; a rate limiter counts in one process and does not travel
+        (LlamaIndex would drop it, leaving workers unlimited): pickling is refused then."""
+        if self.rate_limiter is not None:
+            raise UnpicklableError.for_rate_limiter(type(self).__name__)
+        return super().__getstate__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy (``model_copy(deep=True)`` too) shares the rate limiter, as copies in
+        one process share its budget."""
+        memo = {} if memo is None else memo
+        if self.rate_limiter is not None:
+            memo[id(self.rate_limiter)] = self.rate_limiter
+        return super().__deepcopy__(memo)
 
     @classmethod
     def class_name(cls) -> str:

@@ -12,12 +12,14 @@
     ├── APIConnectionError                        no usable answer reached us
     │   ├── APITimeoutError (also a TimeoutError)  connect, read or total timeout
     │   └── StreamInterruptedError                the connection dropped mid-stream
-    └── MalformedResponseError                    a body or stream we cannot decode
-        └── StreamErrorEvent                      the stream itself reported an error
+    ├── MalformedResponseError                    a body or stream we cannot decode
+    │   └── StreamErrorEvent                      the stream itself reported an error
+    └── UnpicklableError (also a pickle.PicklingError)  a model holds what one process owns
 """
 
 from __future__ import annotations
 
+import pickle
 from collections.abc import Mapping
 from typing import TypeVar
 
@@ -116,6 +118,21 @@ class MalformedResponseError(AssisterrError):
 
 class StreamErrorEvent(MalformedResponseError):
     """The stream carried an error event instead of text."""
+
+
+class UnpicklableError(AssisterrError, pickle.PicklingError):
+    """A model holds something that belongs to its process and cannot honestly travel to
+    another one; pickling it is refused, saying what to do instead."""
+
+    @classmethod
+    def for_rate_limiter(cls, owner: str) -> UnpicklableError:
+        return cls(
+            f"{owner} cannot be pickled while it holds a rate_limiter: a rate limiter counts "
+            "the calls of one process, and a copy in each worker would multiply the budget. "
+            "Send the model without it (model.model_copy(update={'rate_limiter': None})) and "
+            "give it, inside each worker, a limiter with that worker's share of the budget "
+            '(README: "Batch jobs and scale-out").'
+        )
 
 
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
