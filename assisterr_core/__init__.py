@@ -49,6 +49,7 @@ from .transport import (
     StreamInterruptedError,
     Timeout,
     TimeoutLike,
+    UnpicklableError,
     UnsupportedContentError,
 )
 
@@ -85,6 +86,7 @@ __all__ = [
     "StreamInterruptedError",
     "Timeout",
     "TimeoutLike",
+    "UnpicklableError",
     "UnsupportedContentError",
     "latest_user_text",
     "render_query",

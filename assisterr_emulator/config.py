@@ -28,7 +28,9 @@ class EmulatorConfig:
     gaps between stream chunks multiplied by ``replay_time_scale`` (0: no waiting).
     """
 
-    api_key: str | None = "test-key"
+    # Long and random-looking like a real key: clients mask any 8-character run of the key
+    # in their errors, which a short, wordy key would turn into masked ordinary words.
+    api_key: str | None = "emu-key-6f1c2a9d4b7e8035"
     stream_format: str = "json"
     chunk_delay: float = 0.0
     latency: float = 0.0

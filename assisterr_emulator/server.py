@@ -63,7 +63,7 @@ class EmulatorServer:
     @property
     def api_key(self) -> str:
         """The key to use: the configured one, or any key when the server accepts all."""
-        return self.config.api_key or "local-emulator-key"
+        return self.config.api_key or "emu-any-7d3f0b6a91c2e584"
 
     @property
     def requests(self) -> list[ReceivedRequest]:

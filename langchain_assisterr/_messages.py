@@ -8,7 +8,6 @@ next query shows the model what it asked for and what came back.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -89,23 +88,18 @@ def _ai(message: BaseMessage, index: int) -> ChatTurn:
     """The reply's text, then its tool calls in the JSON the tool instructions ask for."""
     text = message_text(message, index)
     if isinstance(message, AIMessage) and (message.tool_calls or message.invalid_tool_calls):
-        calls = [{"name": call["name"], "args": call["args"]} for call in message.tool_calls]
-        calls += [{"name": call["name"] or "", "args": _loads_or_text(call["args"])}
+        calls: list[dict[str, Any]] = [{"name": call["name"], "args": call["args"]}
+                                       for call in message.tool_calls]
+        calls += [{"name": call["name"] or "", "args": call["args"]}
                   for call in message.invalid_tool_calls]
-        text = "\n".join(part for part in (text.strip(), render_tool_calls(calls)) if part)
+        rendered = render_tool_calls(calls, f"messages[{index}]")
+        text = "\n".join(part for part in (text.strip(), rendered) if part)
     return ChatTurn("assistant", text, message.name)
 
 
 def _tool(message: BaseMessage, index: int) -> ChatTurn:
     name = message.name or getattr(message, "tool_call_id", None)
     return ChatTurn("tool", message_text(message, index), name)
-
-
-def _loads_or_text(arguments: str | None) -> Any:
-    try:
-        return json.loads(arguments or "{}")
-    except ValueError:
-        return arguments
 
 
 def _chat(message: BaseMessage, index: int) -> ChatTurn:

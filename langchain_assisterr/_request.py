@@ -14,7 +14,13 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from assisterr_core import ChatReply, ChatTurn, QueryTemplate, render_query
-from assisterr_core.chat import StopSequenceCutter, ToolSpec, cut_at_stop, session_query
+from assisterr_core.chat import (
+    StopSequenceCutter,
+    ToolSpec,
+    cut_at_stop,
+    session_query,
+    stop_sequences,
+)
 
 from ._messages import to_chat_turns
 from ._response_format import JsonAnswer
@@ -23,11 +29,12 @@ from ._tools import CallInstructions, last_chunk, tool_call_fields
 PROVIDER = "assisterr"
 
 
-def merge_stop(*stops: Sequence[str] | None) -> list[str]:
-    """Stop sequences of the model and of the call together, in order, without repeats."""
+def merge_stop(*stops: object) -> list[str]:
+    """Stop sequences of the model and of the call together, in order, without repeats (a
+    string is one sequence; anything but strings and lists of them is refused)."""
     merged: list[str] = []
     for stop in stops:
-        merged += [s for s in stop or () if s and s not in merged]
+        merged += [s for s in stop_sequences(stop) if s not in merged]
     return merged
 
 
@@ -154,6 +161,17 @@ class StreamAssembler:
         self._text.append(text)
         if self.request.holds_back or not text:
             return None
+        message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+        return ChatGenerationChunk(message=message)
+
+    def interrupted(self) -> ChatGenerationChunk | None:
+        """The stream failed: a chunk of the text held back as a possible stop sequence's
+        start, to deliver before the error (it arrived). A reply held back whole (tools, a
+        JSON answer) stays held: it is only read once it has ended."""
+        text = self._cutter.flush()
+        if self.request.holds_back or not text:
+            return None
+        self._text.append(text)
         message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
         return ChatGenerationChunk(message=message)
 

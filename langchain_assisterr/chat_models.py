@@ -25,8 +25,13 @@ from pydantic import (
     field_validator,
 )
 
-from assisterr_core import InvalidRequestError, QueryTemplate
-from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, tool_choice_name
+from assisterr_core import InvalidRequestError, QueryTemplate, UnpicklableError
+from assisterr_core.chat import (
+    JSON_PROMPT_TEMPLATE,
+    TOOL_PROMPT_TEMPLATE,
+    stop_sequences,
+    tool_choice_name,
+)
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
@@ -46,6 +51,7 @@ from ._tools import CallInstructions
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
+    from typing_extensions import Self
 
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
 
@@ -139,7 +145,9 @@ class ChatAssisterr(BaseChatModel):
         ```
 
         With tools bound or a JSON answer asked for, the reply is held back and comes as one
-        last chunk, parsed: equal to what `invoke` returns.
+        last chunk, parsed: equal to what `invoke` returns. Should the stream fail, the text
+        received reaches you before the error (a reply held back whole does not: it is only
+        read once it has ended).
 
     ??? info "Async"
 
@@ -265,7 +273,8 @@ class ChatAssisterr(BaseChatModel):
     """Server-side session to talk in; only the system text and the newest human message
     are then sent."""
     stop: list[str] | None = None
-    """Stop sequences, merged with those of each call; the reply is cut before the first."""
+    """Stop sequences (a string is one), merged with those of each call (likewise); the
+    reply is cut before the first."""
     streaming: bool | None = None
     """True: answer ``invoke`` through the streaming endpoint (callbacks get every token).
     None (default): ``invoke`` does not, ``stream()`` does. False: langchain-core's
@@ -317,6 +326,26 @@ class ChatAssisterr(BaseChatModel):
     @classmethod
     def _check_session_id(cls, value: str | None) -> str | None:
         return None if value is None else check_identifier(value, "session_id")
+
+    @field_validator("stop", mode="before")
+    @classmethod
+    def _check_stop(cls, value: object) -> list[str] | None:
+        return None if value is None else stop_sequences(value)
+
+    def __getstate__(self) -> dict[Any, Any]:
+        """Pickled as its settings (see the README's "Models travel"); a rate limiter counts
+        in one process and does not travel: pickling a model that holds one is refused."""
+        if self.rate_limiter is not None:
+            raise UnpicklableError.for_rate_limiter(type(self).__name__)
+        return super().__getstate__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy (``model_copy(deep=True)`` too) shares the rate limiter, as copies in
+        one process share its budget."""
+        memo = {} if memo is None else memo
+        if self.rate_limiter is not None:
+            memo[id(self.rate_limiter)] = self.rate_limiter
+        return super().__deepcopy__(memo)
 
     def _connection(self) -> SharedClients:
         """The clients this model uses (from its fields if it was made without
@@ -529,6 +558,12 @@ class ChatAssisterr(BaseChatModel):
                     yield chunk
                 if assembler.stopped:
                     break
+        except Exception:
+            if (chunk := assembler.interrupted()) is not None:  # text that arrived, first
+                if run_manager:
+                    run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            raise
         finally:
             deltas.close()  # release the connection at once, also when stopping early
         chunk = assembler.finish()
@@ -553,6 +588,12 @@ class ChatAssisterr(BaseChatModel):
                     yield chunk
                 if assembler.stopped:
                     break
+        except Exception:
+            if (chunk := assembler.interrupted()) is not None:
+                if run_manager:
+                    await run_manager.on_llm_new_token(chunk.text, chunk=chunk)
+                yield chunk
+            raise
         finally:
             await deltas.aclose()
         chunk = assembler.finish()

@@ -8,7 +8,6 @@ turns named after their tool, so the next query shows the model what it asked an
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -37,7 +36,8 @@ def to_turns(messages: Sequence[ChatMessage], system_prompt: str | None = None) 
             if call.get("id"):
                 tool_names[call["id"]] = call["name"]
         if calls:
-            text = "\n".join(part for part in (text.strip(), render_tool_calls(calls)) if part)
+            rendered = render_tool_calls(calls, f"messages[{index}]")
+            text = "\n".join(part for part in (text.strip(), rendered) if part)
         turns.append(ChatTurn(message.role.value, text, _name(message, tool_names)))
     if system_prompt and not any(turn.role in ("system", "developer") for turn in turns):
         turns.insert(0, ChatTurn("system", system_prompt))
@@ -110,7 +110,7 @@ def _tool_calls(message: ChatMessage) -> list[dict[str, Any]]:
     blocks = [block for block in message.blocks if isinstance(block, ToolCallBlock)]
     if blocks:
         return [{"id": block.tool_call_id, "name": block.tool_name,
-                 "arguments": _arguments(block.tool_kwargs)} for block in blocks]
+                 "arguments": block.tool_kwargs} for block in blocks]
     calls = []
     for call in message.additional_kwargs.get("tool_calls") or []:
         entry = call if isinstance(call, Mapping) else getattr(call, "__dict__", {})
@@ -118,18 +118,8 @@ def _tool_calls(message: ChatMessage) -> list[dict[str, Any]]:
         function = function if isinstance(function, Mapping) else getattr(function, "__dict__", {})
         if isinstance(function.get("name"), str):
             calls.append({"id": entry.get("id"), "name": function["name"],
-                          "arguments": _arguments(function.get("arguments"))})
+                          "arguments": function.get("arguments")})
     return calls
-
-
-def _arguments(arguments: object) -> object:
-    """Arguments as JSON values: text that holds JSON is read, other text kept as is."""
-    if isinstance(arguments, str):
-        try:
-            return json.loads(arguments) if arguments.strip() else {}
-        except ValueError:
-            return arguments
-    return arguments if arguments is not None else {}
 
 
 def _name(message: ChatMessage, tool_names: Mapping[str, str]) -> str | None:

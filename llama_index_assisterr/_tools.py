@@ -18,7 +18,13 @@ from llama_index.core.base.llms.types import ChatMessage, MessageRole, TextBlock
 from llama_index.core.llms.llm import ToolSelection
 from llama_index.core.tools.types import BaseTool
 
-from assisterr_core.chat import ToolSpec, parse_tool_reply, tool_choice_name, tool_instructions
+from assisterr_core.chat import (
+    ToolSpec,
+    parse_tool_reply,
+    read_arguments,
+    tool_choice_name,
+    tool_instructions,
+)
 
 ToolLike = BaseTool | ToolSpec | Mapping[str, Any]
 """A tool as ``chat(..., tools=...)`` takes it: a LlamaIndex tool, a core spec, or an
@@ -127,9 +133,10 @@ def tool_selections(message: ChatMessage, *, strict: bool) -> list[ToolSelection
 
 
 def _loads_object(arguments: str) -> dict[str, Any] | str:
-    """An invalid call's arguments: the object they hold, else the text as written."""
+    """An invalid call's arguments: the object they hold, else the text as written (also
+    when it nests too deeply to read)."""
     with contextlib.suppress(ValueError):
-        value = json.loads(arguments)
+        value = read_arguments(arguments, "arguments")
         if isinstance(value, dict):
             return value
     return arguments

@@ -43,10 +43,17 @@ from assisterr_core import (
     ChatReply,
     InvalidRequestError,
     QueryTemplate,
+    UnpicklableError,
     transcript_template,
     warn_ignored_parameters,
 )
-from assisterr_core.chat import JSON_PROMPT_TEMPLATE, TOOL_PROMPT_TEMPLATE, acut_stream, cut_stream
+from assisterr_core.chat import (
+    JSON_PROMPT_TEMPLATE,
+    TOOL_PROMPT_TEMPLATE,
+    acut_stream,
+    cut_stream,
+    stop_sequences,
+)
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
     ENV_API_KEY,
@@ -56,6 +63,7 @@ from assisterr_core.transport import (
     TimeoutLike,
     Verify,
     check_identifier,
+    check_query,
     detached,
     handle_name_from_env,
 )
@@ -85,11 +93,14 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
+    from typing_extensions import Self
 
     from assisterr_core.transport import AssisterrClient, AsyncAssisterrClient
 
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
+SENT_TEXT_FIELDS = ("system_prompt", "tool_prompt_template", "json_prompt_template")
+"""Fields whose text goes into queries: checked when the LLM is built."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,9 @@ class Assisterr(FunctionCallingLLM):
     ``ToolCallBlock``s, so ``FunctionAgent``, ``AgentWorkflow``, ``predict_and_call`` and
     ``FunctionCallingProgram`` work. Earlier calls and tool results are rendered into the
     next query. A streamed reply shows its text as it comes until something that may open a
-    call (``{``, ``[`` or a code fence); the last chunk carries the parsed calls.
+    call (``{``, ``[`` or a code fence); the last chunk carries the parsed calls. Should a
+    stream fail, the text received is delivered before the error, except what was held back
+    as a possible call (it is only read once the reply has ended).
 
     A reply that is not a valid call does not crash an agent run:
 
@@ -134,6 +147,14 @@ class Assisterr(FunctionCallingLLM):
       ``additional_kwargs["invalid_tool_calls"]``;
     - where a valid call is required (``error_on_no_tool_call=True``: ``predict_and_call``,
       ``FunctionCallingProgram``) a reply without one raises ValueError saying why.
+
+    Bad input is an ``assisterr_core.InvalidRequestError`` (a ``ValueError``), raised before
+    anything is sent: a missing API key (unless a client is given) and text that cannot be
+    sent (a lone surrogate in ``system_prompt`` or a template) when the LLM is built; what
+    only a call shows (a prompt or a retrieved document with a lone surrogate) when it is
+    called. LlamaIndex's ``compact`` and ``refine`` response synthesizers catch a
+    ``ValueError`` from the LLM, log a warning and answer "Empty Response": with them, such
+    input gives that answer; ``tree_summarize`` and ``simple_summarize`` let the error through.
 
     Structured outputs (``structured_predict``, its async and streaming forms,
     ``as_structured_llm``) ask for a bare JSON answer with the core's JSON instructions
@@ -320,6 +341,7 @@ class Assisterr(FunctionCallingLLM):
         that saw the key."""
         # Checked now rather than on the first call: LlamaIndex's compact and refine
         # synthesizers turn a ValueError raised by a call into a silent "Empty Response".
+        # Without a given client, the key must be set: a given one holds its own settings.
         try:
             if model is None:
                 model = handle_name_from_env(type(self).__name__)
@@ -339,12 +361,34 @@ class Assisterr(FunctionCallingLLM):
                 verify=kwargs.get("verify"),
             )
             key = clients.settings.api_key.get_secret_value()
+            if not key and client is None and async_client is None:
+                raise InvalidRequestError(
+                    "api_key", f"is not set: pass api_key=... or set {ENV_API_KEY}"
+                )
+            for name in SENT_TEXT_FIELDS:
+                if isinstance(kwargs.get(name), str) and kwargs[name].strip():
+                    check_query(kwargs[name], name)  # a lone surrogate cannot be sent
             super().__init__(model=model, api_key=SecretStr(key) if key else None,
                              base_url=clients.settings.base_url, **kwargs)
         except (InvalidRequestError, ValidationError) as error:
             return detached(error)
         self._clients = clients
         return None
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled as its settings; a rate limiter counts in one process and does not travel
+        (LlamaIndex would drop it, leaving workers unlimited): pickling is refused then."""
+        if self.rate_limiter is not None:
+            raise UnpicklableError.for_rate_limiter(type(self).__name__)
+        return super().__getstate__()
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        """A deep copy (``model_copy(deep=True)`` too) shares the rate limiter, as copies in
+        one process share its budget."""
+        memo = {} if memo is None else memo
+        if self.rate_limiter is not None:
+            memo[id(self.rate_limiter)] = self.rate_limiter
+        return super().__deepcopy__(memo)
 
     @classmethod
     def class_name(cls) -> str:
@@ -580,8 +624,7 @@ class Assisterr(FunctionCallingLLM):
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         session_id = kwargs.get("session_id", self.session_id)
-        stop = kwargs.get("stop")
-        return session_id, [stop] if isinstance(stop, str) else stop
+        return session_id, stop_sequences(kwargs.get("stop")) or None
 
     # -- I/O -----------------------------------------------------------------------------
 

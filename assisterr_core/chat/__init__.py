@@ -5,11 +5,13 @@ answers into the one query string the API takes, and reads the reply back. Pure 
 - :mod:`.stop`: stop sequences, cut client-side (whole replies and streams);
 - :mod:`.tool_calls`: tools offered as instructions, calls read back from the reply;
 - :mod:`.json_answers`: a JSON answer asked for, and the one reader of JSON in a reply;
+- :mod:`.caller_json`: a caller's values written as JSON into a query, refused if too deep;
 - :mod:`.parameters`: other providers' sampling controls, accepted with a warning.
 """
 
 from __future__ import annotations
 
+from .caller_json import caller_json, check_nesting, read_arguments
 from .json_answers import (
     JSON_OBJECT_PROMPT,
     JSON_PROMPT_TEMPLATE,
@@ -33,7 +35,7 @@ from .prompt import (
     session_query,
     transcript_template,
 )
-from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream
+from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream, stop_sequences
 from .tool_calls import (
     NO_DESCRIPTION,
     TOOL_CHOICE_SENTENCES,
@@ -71,6 +73,8 @@ __all__ = [
     "ToolSpec",
     "acut_stream",
     "answer_problem",
+    "caller_json",
+    "check_nesting",
     "cut_at_stop",
     "cut_stream",
     "json_instructions",
@@ -79,10 +83,12 @@ __all__ = [
     "normalize_turns",
     "parse_json_answer",
     "parse_tool_reply",
+    "read_arguments",
     "render_query",
     "render_tool_calls",
     "schema_problem",
     "session_query",
+    "stop_sequences",
     "tool_choice_name",
     "tool_instructions",
     "transcript_template",

@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from ..transport.bounded_json import JSONTooDeepError, loads, raw_decode, value_end
+from .caller_json import caller_json
 
 T = TypeVar("T")
 
@@ -51,7 +52,7 @@ class NoJSONAnswerError(ValueError):
 
 def json_instructions(schema: Mapping[str, Any], template: str = JSON_PROMPT_TEMPLATE) -> str:
     """The instruction that asks for a JSON answer matching ``schema``."""
-    return template.format(schema=json.dumps(dict(schema), sort_keys=True))
+    return template.format(schema=caller_json(dict(schema), "schema", sort_keys=True))
 
 
 def parse_json_answer(text: str, accept: Callable[[Any], T] | None = None) -> T | Any:

@@ -9,6 +9,23 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator, AsyncIterator, Iterable, Iterator, Sequence
 
+from ..transport.errors import InvalidRequestError
+
+
+def stop_sequences(stop: object, field: str = "stop") -> list[str]:
+    """The stop sequences a caller gave: a string is one sequence (not its characters), a
+    list or tuple holds several; empty ones mean nothing. Anything else is refused."""
+    if stop is None:
+        return []
+    if isinstance(stop, str):
+        return [stop] if stop else []
+    if isinstance(stop, list | tuple) and all(isinstance(item, str) for item in stop):
+        return [item for item in stop if item]
+    shown = type(stop).__name__ if not isinstance(stop, list | tuple) else (
+        "a list holding " + ", ".join(sorted({type(i).__name__ for i in stop
+                                              if not isinstance(i, str)})))
+    raise InvalidRequestError(field, f"must be a string or a list of strings, got {shown}")
+
 
 class StopSequenceCutter:
     """Cut a streamed reply before the first stop sequence."""
@@ -48,15 +65,23 @@ def cut_at_stop(text: str, stop: Sequence[str] | None) -> tuple[str, bool]:
 
 
 def cut_stream(deltas: Iterable[str], stop: Sequence[str] | None) -> Iterator[str]:
-    """Apply a :class:`StopSequenceCutter` to deltas; the source is closed at the stop."""
+    """Apply a :class:`StopSequenceCutter` to deltas; the source is closed at the stop.
+
+    Should the source fail, the text held back is delivered before the error: it arrived.
+    """
     cutter = StopSequenceCutter(stop)
     try:
-        for delta in deltas:
-            out = cutter.feed(delta)
-            if out:
-                yield out
-            if cutter.stopped:
-                return
+        try:
+            for delta in deltas:
+                out = cutter.feed(delta)
+                if out:
+                    yield out
+                if cutter.stopped:
+                    return
+        except Exception:
+            if tail := cutter.flush():
+                yield tail
+            raise
         tail = cutter.flush()
         if tail:
             yield tail
@@ -72,12 +97,17 @@ async def acut_stream(
     """:func:`cut_stream` for async streams; the source is closed at the stop."""
     cutter = StopSequenceCutter(stop)
     try:
-        async for delta in deltas:
-            out = cutter.feed(delta)
-            if out:
-                yield out
-            if cutter.stopped:
-                return
+        try:
+            async for delta in deltas:
+                out = cutter.feed(delta)
+                if out:
+                    yield out
+                if cutter.stopped:
+                    return
+        except Exception:
+            if tail := cutter.flush():
+                yield tail
+            raise
         tail = cutter.flush()
         if tail:
             yield tail

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..transport.bounded_json import loads
 from ..transport.errors import InvalidRequestError
+from .caller_json import caller_json, check_nesting, read_arguments
 from .json_answers import json_candidates, schema_problem
 
 TOOL_PROMPT_TEMPLATE = """You can use these tools:
@@ -60,7 +61,9 @@ class ToolSpec:
         the function dict itself), as both frameworks can hand tools over."""
         function = tool.get("function", tool)
         if not isinstance(function, Mapping) or not isinstance(function.get("name"), str):
-            raise InvalidRequestError("tools", f"a tool needs a name: {tool!r:.200}")
+            shown = sorted(map(str, function)) if isinstance(function, Mapping) else type(
+                function).__name__  # not its repr: a hostile value may nest too deep for it
+            raise InvalidRequestError("tools", f"a tool needs a name; got {shown}"[:300])
         return cls(
             name=function["name"],
             description=function.get("description") or "",
@@ -105,7 +108,8 @@ def tool_instructions(
         TOOL_LISTING.format(
             name=tool.name,
             description=" ".join(tool.description.split()) or NO_DESCRIPTION,
-            parameters=json.dumps(dict(tool.parameters), sort_keys=True),
+            parameters=caller_json(dict(tool.parameters), f"tools: {tool.name}",
+                                   sort_keys=True),
         )
         for tool in tools
     )
@@ -141,10 +145,18 @@ def tool_choice_name(tool_choice: object, names: Sequence[str], *, required: boo
     )
 
 
-def render_tool_calls(calls: Sequence[Mapping[str, Any]]) -> str:
-    """Earlier calls written back as the instructions ask for them, for the next transcript."""
-    payload = [{"name": c["name"], "arguments": c.get("args", c.get("arguments", {}))}
-               for c in calls]
+def render_tool_calls(calls: Sequence[Mapping[str, Any]], field: str = "messages") -> str:
+    """Earlier calls written back as the instructions ask for them, for the next transcript.
+
+    Arguments may be a JSON value or text (text that holds JSON is read, other text kept);
+    arguments nested too deeply to write are refused, naming ``field``.
+    """
+    where = f"{field}: tool call arguments"
+    payload = []
+    for call in calls:
+        arguments = read_arguments(call.get("args", call.get("arguments")), where)
+        check_nesting(arguments, where)
+        payload.append({"name": call["name"], "arguments": arguments})
     return json.dumps({"tool_calls": payload}, ensure_ascii=False)
 
 

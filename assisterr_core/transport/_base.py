@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 from . import _process
 from .clock import SYSTEM_CLOCK, Clock
@@ -19,9 +19,10 @@ from .errors import (
     AssisterrError,
     NotFoundError,
     detached,
-    scrub_secret,
 )
+from .origins import Origin, is_ambiguous
 from .retry import GATEWAY_STATUSES, RetryPolicy, parse_retry_after
+from .scrub import scrub_secret
 from .settings import ClientSettings, Timeout, Verify
 
 if TYPE_CHECKING:
@@ -82,8 +83,13 @@ class BaseClient:
     def _url(self, spec: RequestSpec) -> str:
         return self.settings.base_url + spec.path
 
+    @staticmethod
+    def _origin(url: str) -> Origin | None:
+        """The origin of ``url`` as this client's transport reads it (subclasses)."""
+        raise NotImplementedError
+
     def _headers(self, spec: RequestSpec, url: str) -> dict[str, str]:
-        return request_headers(self.settings, spec, url)
+        return request_headers(self.settings, spec, url, self._origin)
 
     def _proxy_for(self, url: str) -> str | None:
         """The proxy for ``url``: the settings' own, else the environment's if trusted."""
@@ -104,20 +110,15 @@ class BaseClient:
     ) -> str | None:
         """Where a 307/308 points. Other redirects are errors: a POST must not turn into a GET.
 
-        A location that is not a usable http(s) URL is the server's error, typed as such.
+        A location that is not a usable http(s) URL is the server's error, typed as such; so
+        is one that URL parsers may read differently (a backslash, whitespace or a control
+        character), since where it goes would depend on who reads it.
         """
         location = headers.get("Location") or headers.get("location")
         if status not in (307, 308) or not location:
             return None
-        try:
-            target = urljoin(url, location)
-            parts = urlsplit(target)
-            # .port raises ValueError for a port out of range
-            usable = parts.scheme in ("http", "https") and bool(parts.hostname) and (
-                parts.port or 0) >= 0
-        except ValueError:
-            usable = False
-        if not usable:
+        target = None if is_ambiguous(location) else _joined(url, location)
+        if target is None or self._origin(target) is None:
             raise APIStatusError(
                 status, f"redirect to an unusable location: {location[:200]!r}",
                 method=spec.method, path=requested_path(url), headers=headers,
@@ -183,6 +184,14 @@ def may_have_been_processed(error: AssisterrError) -> bool:
     if isinstance(error, APIStatusError):
         return error.status_code in GATEWAY_STATUSES
     return isinstance(error, APIConnectionError) and error.request_sent
+
+
+def _joined(url: str, location: str) -> str | None:
+    """``location`` resolved against ``url``; None if it cannot be."""
+    try:
+        return urljoin(url, location)
+    except ValueError:
+        return None
 
 
 def _rebuild(cls: type[BaseClient], settings: ClientSettings) -> BaseClient:

@@ -131,10 +131,15 @@ if hasattr(os, "register_at_fork"):
 
 
 class _HeaderCheckedResponse(http.client.HTTPResponse):
-    """An ``http.client`` response that refuses headers cut off by the end of the connection.
+    """An ``http.client`` response that refuses headers cut off by the end of the connection,
+    and reads past interim responses.
 
     ``http.client`` ends the header block at its blank line or at EOF alike; only the
-    blank line means the server finished them.
+    blank line means the server finished them. It skips a 100 Continue only: a 102
+    Processing or 103 Early Hints would be taken as the answer, the real one left unread on
+    a pooled connection for the next call to read. Every 1xx but 101 is skipped here; a 101
+    (the connection switched protocols: nothing after it is HTTP) closes the connection
+    and reaches the client, which refuses it.
     """
 
     def begin(self) -> None:
@@ -152,6 +157,17 @@ class _HeaderCheckedResponse(http.client.HTTPResponse):
             raise http.client.RemoteDisconnected(
                 "the server closed the connection inside the response headers"
             )
+        if self.status == http.client.SWITCHING_PROTOCOLS:
+            self.will_close = True  # never pooled again: what follows is not HTTP
+
+    def _read_status(self) -> tuple[str, int, str]:
+        """The next status line that is not an interim response's (100 is left to
+        ``http.client``, which skips it)."""
+        while True:
+            version, status, reason = super()._read_status()  # type: ignore[misc]
+            if not 101 < status < 200:
+                return version, status, reason
+            http.client.parse_headers(self.fp)  # an interim response's headers: skipped
 
 
 class _LastLine:

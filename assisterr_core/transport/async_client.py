@@ -46,6 +46,7 @@ from .errors import (
     MalformedResponseError,
     StreamInterruptedError,
 )
+from .origins import aiohttp_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .stream_decoder import StreamDecoder
 from .sync_client import MAX_BODY_BYTES
@@ -60,6 +61,8 @@ TRANSPORT_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 
 class AsyncAssisterrClient(BaseClient):
     """Non-blocking client for the Assisterr SLM API; usable from any number of event loops."""
+
+    _origin = staticmethod(aiohttp_origin)
 
     def _setup(self) -> None:
         self._sessions = LoopSessions(self._new_session)
@@ -215,21 +218,23 @@ class AsyncAssisterrClient(BaseClient):
             if isinstance(data, _PacedBody):
                 data.abort_if_unfinished()
             raise
-        if spec.stream and response.status < 300:
+        if spec.stream and 200 <= response.status < 300:
             return response
         return await self._finish(spec, url, response)
 
     async def _finish(
         self, spec: RequestSpec, url: str, response: aiohttp.ClientResponse
     ) -> bytes:
-        """The body of a plain answer; a redirect to follow; or the error of a status."""
+        """The body of a plain answer; a redirect to follow; or the error of a status (a 101
+        too: the API never switches protocols, and what follows it is no body)."""
+        status = response.status
         async with response:
-            target = self._redirect_url(spec, url, response.status, response.headers)
+            target = self._redirect_url(spec, url, status, response.headers)
             if target is not None:
                 raise _Redirected(target)
-            body = await _read_body(response)
-        if response.status >= 300:
-            raise error_for_status(spec, response.status, response.headers, body, url=url)
+            body = b"" if status < 200 else await _read_body(response)
+        if not 200 <= status < 300:
+            raise error_for_status(spec, status, response.headers, body, url=url)
         return body
 
     def _loop_deadline(self) -> float | None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from . import bounded_json
 from .errors import APIStatusError, InvalidRequestError, MalformedResponseError, status_error
+from .origins import OriginReader, is_ambiguous, requests_origin
 from .records import (
     ChatReply,
     HistoryMessage,
@@ -21,7 +22,7 @@ from .records import (
     parse_session_list,
 )
 from .retry import Replay, parse_retry_after
-from .settings import API_PREFIX, ENV_API_KEY, ClientSettings, origin_of
+from .settings import API_PREFIX, ENV_API_KEY, ClientSettings
 from .validation import check_identifier, check_query, path_segment
 
 T = TypeVar("T")
@@ -65,18 +66,19 @@ class Call(Generic[T]):
     parse: Callable[[Any], T]
 
 
-def request_headers(settings: ClientSettings, spec: RequestSpec, url: str) -> dict[str, str]:
-    """The headers of a request to ``url``; the key goes only to the origin of ``base_url``."""
+def request_headers(
+    settings: ClientSettings, spec: RequestSpec, url: str,
+    origin: OriginReader = requests_origin,
+) -> dict[str, str]:
+    """The headers of a request to ``url``; the key goes only to the origin of ``base_url``,
+    as ``origin`` (the transport's own URL parser; default: that of ``requests``) reads it."""
     headers = {
         "Accept": STREAM_ACCEPT if spec.stream else "application/json",
         "User-Agent": USER_AGENT,
     }
     if spec.body is not None:
         headers["Content-Type"] = "application/json"
-    base = settings.base_url
-    if (url.startswith(base) and url[len(base):len(base) + 1] == "/") or (
-        origin_of(url) == origin_of(base)
-    ):
+    if same_origin(url, settings.base_url, origin):
         key = settings.api_key.get_secret_value()
         if not key:
             raise InvalidRequestError(
@@ -84,6 +86,17 @@ def request_headers(settings: ClientSettings, spec: RequestSpec, url: str) -> di
             )
         headers[API_KEY_HEADER] = key
     return headers
+
+
+def same_origin(url: str, base_url: str, origin: OriginReader) -> bool:
+    """Whether ``url`` goes where ``base_url`` goes. A URL that parsers may read differently
+    never does (see :mod:`.origins`)."""
+    if url.startswith(base_url) and url[len(base_url):len(base_url) + 1] == "/":
+        return True  # below the base URL's own path: the same authority, whatever the parser
+    if is_ambiguous(url):
+        return False
+    target = origin(url)
+    return target is not None and target == origin(base_url)
 
 
 def _slm_path(handle: str, *parts: str) -> str:

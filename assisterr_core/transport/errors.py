@@ -12,19 +12,18 @@
     ├── APIConnectionError                        no usable answer reached us
     │   ├── APITimeoutError (also a TimeoutError)  connect, read or total timeout
     │   └── StreamInterruptedError                the connection dropped mid-stream
-    └── MalformedResponseError                    a body or stream we cannot decode
-        └── StreamErrorEvent                      the stream itself reported an error
+    ├── MalformedResponseError                    a body or stream we cannot decode
+    │   └── StreamErrorEvent                      the stream itself reported an error
+    └── UnpicklableError (also a pickle.PicklingError)  a model holds what one process owns
 """
 
 from __future__ import annotations
 
-import json
+import pickle
 from collections.abc import Mapping
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TypeVar
 
 E = TypeVar("E", bound=BaseException)
-MASK = "**********"
 ERROR_EXCERPT_CHARS = 500
 
 
@@ -121,6 +120,21 @@ class StreamErrorEvent(MalformedResponseError):
     """The stream carried an error event instead of text."""
 
 
+class UnpicklableError(AssisterrError, pickle.PicklingError):
+    """A model holds something that belongs to its process and cannot honestly travel to
+    another one; pickling it is refused, saying what to do instead."""
+
+    @classmethod
+    def for_rate_limiter(cls, owner: str) -> UnpicklableError:
+        return cls(
+            f"{owner} cannot be pickled while it holds a rate_limiter: a rate limiter counts "
+            "the calls of one process, and a copy in each worker would multiply the budget. "
+            "Send the model without it (model.model_copy(update={'rate_limiter': None})) and "
+            "give it, inside each worker, a limiter with that worker's share of the budget "
+            '(README: "Batch jobs and scale-out").'
+        )
+
+
 STATUS_ERRORS: dict[int, type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -164,45 +178,6 @@ def detached(error: E) -> E:
     error.__cause__ = None
     error.__context__ = None
     return error.with_traceback(None)
-
-
-def scrub_secret(error: BaseException, secret: str) -> None:
-    """Mask ``secret`` wherever ``error`` holds it as text: its args and every attribute,
-    in nested dicts, lists and tuples too, as written raw, JSON-escaped or percent-encoded
-    (a server may echo the key in any of these)."""
-    if not secret:
-        return
-    forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}
-    error.args = _masked(error.args, forms)
-    for name, value in list(vars(error).items()):
-        masked = _masked(value, forms)
-        if masked is not value:
-            setattr(error, name, masked)
-
-
-def _masked(value: Any, forms: set[str]) -> Any:
-    """``value`` with every form of the secret masked; the same object when it held none."""
-    if isinstance(value, str):
-        if not any(form in value for form in forms):
-            return value
-        for form in forms:
-            value = value.replace(form, MASK)
-        return value
-    if isinstance(value, bytes | bytearray):
-        text = value.decode("utf-8", "replace")
-        masked_text = _masked(text, forms)
-        return value if masked_text is text else masked_text.encode("utf-8")
-    if isinstance(value, Mapping):
-        items = [(_masked(k, forms), _masked(v, forms)) for k, v in value.items()]
-        if all(k is a and v is b for (k, v), (a, b) in zip(items, value.items(), strict=True)):
-            return value
-        return dict(items)
-    if isinstance(value, list | tuple):
-        masked = [_masked(item, forms) for item in value]
-        if all(m is item for m, item in zip(masked, value, strict=True)):
-            return value
-        return type(value)(masked) if type(value) in (list, tuple) else masked
-    return value
 
 
 def extract_error_detail(body: str) -> str:

@@ -310,14 +310,6 @@ def _caller_stacklevel() -> int:
     return level
 
 
-def origin_of(url: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of ``url``, with default ports filled in."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    port = parts.port or (443 if scheme == "https" else 80)
-    return scheme, (parts.hostname or "").lower(), port
-
-
 def _is_insecure(url: str) -> bool:
     parts = urlsplit(url)
     if parts.scheme != "http":

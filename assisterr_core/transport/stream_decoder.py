@@ -14,8 +14,8 @@ specific enough, since the service is believed to send bare JSON objects under i
 
 Feed bytes split anywhere (a UTF-8 character may straddle two reads); each event is a
 delta. Every byte is scanned a bounded number of times, however an event is split.
-``close()`` flushes what is left and raises if the stream ended half-way or carried no
-event at all.
+``close()`` flushes what is left and raises if the stream ended half-way, carried no
+event at all, or only JSON events without text (``[DONE]`` or not).
 """
 
 from __future__ import annotations
@@ -115,14 +115,15 @@ class StreamDecoder:
         return self._take(self._decode(data, final=False), final=False)
 
     def close(self) -> list[str]:
-        """The body ended: flush the last deltas, or raise if it ended inside an event or
-        carried no event at all (an empty body is no reply)."""
+        """The body ended: flush the last deltas, or raise if it ended inside an event,
+        carried no event at all (an empty body is no reply), or JSON events none of which
+        held text (even if ``[DONE]`` ended them)."""
         if self._refusal is not None:
             raise MalformedResponseError(self._refusal)
-        if self._done:
-            return []
-        deltas = self._take(self._decode(b"", final=True), final=True)
-        self._done = True
+        deltas: list[str] = []
+        if not self._done:  # else it ended at [DONE]: what came after is ignored
+            deltas = self._take(self._decode(b"", final=True), final=True)
+            self._done = True
         if not self._events:
             raise MalformedResponseError("the stream ended without any event")
         if self._json_events and not self._text_events:

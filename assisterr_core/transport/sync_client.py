@@ -40,6 +40,7 @@ from .errors import (
     MalformedResponseError,
     StreamInterruptedError,
 )
+from .origins import requests_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .settings import ClientSettings
 from .stream_decoder import StreamDecoder
@@ -77,6 +78,8 @@ class AssisterrClient(BaseClient):
         self._http = http_session
         self._lock = threading.Lock()
         super().__init__(settings=settings, clock=clock, **fields)
+
+    _origin = staticmethod(requests_origin)
 
     def chat(self, handle: str, query: str, *, session_id: str | None = None) -> ChatReply:
         """Ask the SLM ``handle``; with ``session_id`` the server records both turns."""
@@ -236,7 +239,7 @@ class AssisterrClient(BaseClient):
                     verify=_as_requests_verify(self._verify()),
                 )
                 status = response.status_code
-                if status >= 300:
+                if not 200 <= status < 300:  # a 101 too: the API never switches protocols
                     with response:
                         target = self._redirect_url(spec, url, status, response.headers)
                         body = b"" if target is not None else _read_body(response)

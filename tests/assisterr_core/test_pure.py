@@ -20,7 +20,7 @@ from assisterr_core import (
     render_query,
 )
 from assisterr_core.chat.prompt import latest_user_text
-from assisterr_core.chat.stop import StopSequenceCutter, cut_at_stop
+from assisterr_core.chat.stop import StopSequenceCutter, cut_at_stop, stop_sequences
 from assisterr_core.transport.errors import (
     AuthenticationError,
     BadRequestError,
@@ -174,6 +174,16 @@ class TestStop:
     def test_earliest_of_several(self) -> None:
         assert cut_at_stop("a END b STOP", ["STOP", "END"]) == ("a ", True)
         assert cut_at_stop("abc", None) == ("abc", False)
+
+    def test_a_string_is_one_stop_sequence_and_other_types_are_refused(self) -> None:
+        assert stop_sequences("Observation:") == ["Observation:"]  # not its characters
+        assert stop_sequences(("a", "", "b")) == ["a", "b"]
+        assert stop_sequences(None) == stop_sequences("") == []
+        for bad, named in ((5, "got int"), ([None], "got a list holding NoneType"),
+                           ({"a"}, "got set")):
+            with pytest.raises(InvalidRequestError, match=f"^stop: must be a string or a "
+                               f"list of strings, {named}"):
+                stop_sequences(bad)
 
 
 # Identifiers that must never reach a URL, each for its own reason (path separators, dot

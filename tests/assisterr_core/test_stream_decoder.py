@@ -176,6 +176,14 @@ def test_json_events_without_any_text_are_malformed(body: bytes) -> None:
         decode(body)
 
 
+def test_an_end_marker_does_not_excuse_json_events_without_text() -> None:
+    """``[DONE]`` after events the decoder found no text in is still a malformed stream,
+    not a silent empty reply; ``[DONE]`` alone, or after an explicit empty text, is empty."""
+    with pytest.raises(MalformedResponseError, match="carried no text"):
+        decode(b'data: {"response": "Hello"}\n\ndata: [DONE]\n\n')
+    assert decode(b'data: {"message": ""}\n\ndata: [DONE]\n\n') == []
+
+
 def test_explicit_empty_replies_are_valid() -> None:
     assert decode(b'{"message": ""}') == []
     assert decode(b'data: {"message": ""}\n\n') == []

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assisterr_core import IgnoredParameterWarning, InvalidRequestError
+from assisterr_core import AssisterrClient, IgnoredParameterWarning, InvalidRequestError
 from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
@@ -65,3 +65,20 @@ def test_the_slm_defaults_to_the_handle_name_in_the_environment(
     llm = Assisterr(**connection)
     assert llm.metadata.model_name == "env-slm"
     assert llm.complete("hi").text == "Hello from env-slm! You said: hi"
+
+
+def test_a_missing_key_or_unsendable_text_is_refused_when_the_llm_is_built(
+    assisterr_emulator: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Refused on the first call instead, a query engine in compact or refine mode would
+    answer "Empty Response". A given client holds its own settings, its key included."""
+    monkeypatch.delenv("ASSISTERR_API_KEY", raising=False)
+    with pytest.raises(InvalidRequestError,
+                       match=r"api_key: is not set: pass api_key=\.\.\. or set ASSISTERR_API_KEY"):
+        Assisterr(model=HANDLE, base_url=assisterr_emulator.base_url)
+    with pytest.raises(InvalidRequestError, match="system_prompt: contains a character"):
+        make_llm(assisterr_emulator, system_prompt="Be brief. \ud800")
+    with AssisterrClient(api_key=assisterr_emulator.api_key,
+                         base_url=assisterr_emulator.base_url) as client:
+        llm = Assisterr(model=HANDLE, client=client)
+        assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"

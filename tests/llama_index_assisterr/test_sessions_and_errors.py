@@ -18,6 +18,7 @@ from assisterr_core import (
     AssisterrClient,
     AuthenticationError,
     ChatTurn,
+    InvalidRequestError,
     Llama3Template,
     NotFoundError,
     ServerError,
@@ -171,7 +172,10 @@ def test_from_dict_round_trip_keeps_settings_not_key(llm: Assisterr) -> None:
 
     assert data["class_name"] == Assisterr.class_name()
     assert "api_key" not in data
-    clone = Assisterr.from_dict(data)
+    with pytest.raises(InvalidRequestError, match="ASSISTERR_API_KEY"):
+        Assisterr.from_dict(data)  # the key comes another way: an argument or the environment
+    assert llm.api_key is not None
+    clone = Assisterr.from_dict(data, api_key=llm.api_key.get_secret_value())
     assert (clone.model, clone.base_url, clone.timeout) == (llm.model, llm.base_url, llm.timeout)
 
 

@@ -1,5 +1,6 @@
 """Search everything reachable from an object (an error, events, callbacks' arguments) for
-a secret, as written raw, JSON-escaped or percent-encoded.
+a secret, or any piece of it that gives part of it away (8 characters in a row, half the
+secret if it is shorter than 16), as written raw, JSON-escaped, percent-encoded or in a repr.
 
 Followed: args, attributes and slots, nested containers and mappings, the exception chain,
 the traceback and the locals of the frames it went through (not a test's own frames, whose
@@ -31,9 +32,17 @@ OPAQUE = (int, float, type, types.ModuleType, types.FunctionType, types.BuiltinF
 TRANSPORT_MODULES = ("requests", "urllib3", "aiohttp", "http.client", "yarl", "multidict")
 
 
+def pieces_of(secret: str) -> set[str]:
+    """Every run of the secret's characters long enough to give part of it away."""
+    size = 8 if len(secret) >= 16 else max(1, len(secret) // 2)
+    forms = (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), repr(secret)[1:-1])
+    return {form[i:i + size] for form in forms for i in range(len(form) - size + 1)}
+
+
 def places_holding(secret: str, root: object) -> list[str]:
-    """Paths from ``root`` to every value that holds ``secret`` (empty: none)."""
-    forms = (secret, json.dumps(secret)[1:-1], quote(secret, safe=""))
+    """Paths from ``root`` to every value that holds ``secret``, or a piece of it (empty:
+    none)."""
+    pieces = pieces_of(secret)
     found: list[str] = []
     seen: set[int] = set()
     queue: list[tuple[str, object, int]] = [("root", root, 0)]
@@ -45,7 +54,7 @@ def places_holding(secret: str, root: object) -> list[str]:
         if isinstance(value, bytes | bytearray):
             value = bytes(value).decode("utf-8", "replace")
         if isinstance(value, str):
-            if any(form in value for form in forms):
+            if any(piece in value for piece in pieces):
                 found.append(path)
             continue
         if value is None or isinstance(value, KEY_HOLDERS + OPAQUE):

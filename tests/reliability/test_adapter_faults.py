@@ -227,6 +227,19 @@ def test_stream_cut_midway_keeps_the_text_already_streamed(
     assert len(assisterr_emulator.chat_requests()) == 1  # text was produced: never resent
 
 
+def test_text_held_back_as_a_possible_stop_sequence_is_delivered_before_the_error(
+    kind: str, assisterr_emulator: EmulatorServer, adapters: Any
+) -> None:
+    """The last text could begin a stop sequence, so it waits for the next delta; when
+    the stream is cut instead, it arrived all the same: the consumer gets it, then the
+    error."""
+    adapter = adapters(kind, timeout=5.0)
+    assisterr_emulator.inject(drop_after_chunks=3, path_contains="/chat/stream")
+    pieces, error = adapter.stream("one two three four five", stop=" test-slm! I stop")
+    assert isinstance(error, StreamInterruptedError), repr(error)
+    assert "".join(pieces) == "Hello from test-slm!"  # " test-slm!" was held back
+
+
 def test_stream_stalls_after_some_text(
     kind: str, assisterr_emulator: EmulatorServer, adapters: Any
 ) -> None:

@@ -22,6 +22,7 @@ from assisterr_core import (
 from assisterr_emulator import EmulatorServer
 from assisterr_emulator.responders import ResponderRequest
 from langchain_assisterr import AssisterrChatMessageHistory
+from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, KINDS, build, chat_model, echo
 
@@ -242,3 +243,48 @@ def test_odd_ids_travel_as_one_path_segment(
     path = f"/api/v1/slm/{ODD_HANDLE}/session/{ODD_SESSION}/{suffix}"
     expected.append((ODD_HANDLE, ODD_SESSION, path))
     assert [(r.handle, r.session_id, r.path) for r in server.requests] == expected
+
+
+# -- stop sequences -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_stop_string_is_one_sequence_and_a_bad_stop_sends_nothing(
+    kind: str, assisterr_emulator: EmulatorServer
+) -> None:
+    """``stop="Observation:"`` cuts at that sequence, not at its first character; a stop
+    that is neither a string nor a list of strings is refused before anything is sent."""
+    adapter = build(kind, assisterr_emulator)
+    query = "Observation: done"
+    whole = echo(query)
+    assert adapter.ask(query, stop="Observation:") == whole[:whole.index("Observation:")]
+    pieces, error = adapter.stream(query, stop="Observation:")
+    assert error is None and "".join(pieces) == whole[:whole.index("Observation:")]
+    sent = len(assisterr_emulator.requests)
+    for bad in (5, [None]):
+        with pytest.raises(InvalidRequestError, match="stop: must be a string or a list"):
+            adapter.ask("hi", stop=bad)
+    assert len(assisterr_emulator.requests) == sent
+    if adapter.is_langchain:  # bound to the model, or given to it: one sequence too
+        bound = adapter.model.bind(stop="Observation:")
+        assert bound.invoke(query).content == whole[:whole.index("Observation:")]
+        assert chat_model(model=HANDLE, api_key=assisterr_emulator.api_key,
+                          base_url=assisterr_emulator.base_url, stop="Observation:").stop == [
+            "Observation:"]
+    adapter.close()
+
+
+# -- settings -------------------------------------------------------------------------------
+
+
+def test_a_pool_size_that_is_not_a_whole_number_above_zero_is_refused_when_built() -> None:
+    """``max_connections=0`` is not quietly the default pool, nor is 2.5 a pool size: every
+    entry point refuses them at construction, naming the field (as it does ``max_retries``)."""
+    options: dict[str, Any] = {"api_key": "k", "base_url": "http://127.0.0.1:9"}
+    builders = (AssisterrClient, AsyncAssisterrClient,
+                lambda **o: chat_model(model=HANDLE, **o),
+                lambda **o: Assisterr(model=HANDLE, **o))
+    for build_one in builders:
+        for size in (0, 2.5, -3):
+            with pytest.raises(InvalidRequestError, match=f"max_connections: .* got {size}"):
+                build_one(max_connections=size, **options)

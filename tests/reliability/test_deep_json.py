@@ -1,8 +1,10 @@
-"""Deeply nested JSON from a server never escapes as a ``RecursionError``.
+"""Deeply nested JSON, from a server or from the caller, never escapes as a ``RecursionError``.
 
 Each parser a call runs refuses it with a typed error (an error body still gives its status
 error, with a readable excerpt); the tool and JSON readers skip a candidate that is too deep
-like any unusable JSON. Then one contract test per client and one through an adapter.
+like any unusable JSON. Then one contract test per client and one through an adapter. What a
+caller gives (earlier calls' arguments, tool and answer schemas) and would be written as JSON
+into the query is refused with an ``InvalidRequestError`` before anything is sent.
 """
 
 from __future__ import annotations
@@ -18,11 +20,20 @@ from assisterr_core import (
     AssisterrClient,
     AsyncAssisterrClient,
     BadRequestError,
+    InvalidRequestError,
     MalformedResponseError,
     StreamDecoder,
     StreamErrorEvent,
 )
-from assisterr_core.chat import ToolSpec, json_values, parse_json_answer, parse_tool_reply
+from assisterr_core.chat import (
+    ToolSpec,
+    json_instructions,
+    json_values,
+    parse_json_answer,
+    parse_tool_reply,
+    render_tool_calls,
+    tool_instructions,
+)
 from assisterr_core.transport.endpoints import chat_call, decode_json_body
 from assisterr_core.transport.errors import status_error
 from assisterr_core.transport.records import (
@@ -32,6 +43,7 @@ from assisterr_core.transport.records import (
     parse_session_list,
 )
 from assisterr_emulator import EmulatorServer
+from llama_index_assisterr import Assisterr
 
 from ._adapters import HANDLE, chat_model
 
@@ -187,3 +199,92 @@ def test_a_deep_reply_does_not_break_tool_calling(assisterr_emulator: EmulatorSe
     assert model.invoke("hi").tool_calls == []
     [call] = model.invoke("hi").tool_calls
     assert (call["name"], call["args"]) == ("add", {"a": 1, "b": 2})
+
+
+# -- from the caller -------------------------------------------------------------------------
+
+
+def nested_dicts(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {}
+    for _ in range(depth):
+        value = {"a": value}
+    return value
+
+
+def test_caller_values_too_deep_to_write_are_refused_naming_where() -> None:
+    looped: dict[str, Any] = {}
+    looped["self"] = looped
+    refused = [
+        (lambda: render_tool_calls([{"name": "f", "args": nested_dicts(5000)}], "messages[1]"),
+         r"messages\[1\]: tool call arguments: nests deeper than 128 levels"),
+        (lambda: render_tool_calls([{"name": "f", "args": DEEP}], "messages[1]"),
+         r"messages\[1\]: tool call arguments: nests deeper than 128 levels"),
+        (lambda: render_tool_calls([{"name": "f", "args": looped}]), "tool call arguments"),
+        (lambda: tool_instructions([ToolSpec("f", "", nested_dicts(5000))]),
+         "tools: f: nests deeper"),
+        (lambda: json_instructions(nested_dicts(5000)), "schema: nests deeper"),
+        (lambda: ToolSpec.from_openai({"function": nested_dicts(5000)}),
+         "tools: a tool needs a name"),
+    ]
+    for build, message in refused:
+        with pytest.raises(InvalidRequestError, match=message):
+            build()
+    at_the_limit = render_tool_calls([{"name": "f", "args": {"a": nested(126)}}])  # 128 levels
+    assert json.loads(at_the_limit)["tool_calls"][0]["arguments"] == {"a": nested(126)}
+    with pytest.raises(InvalidRequestError):
+        render_tool_calls([{"name": "f", "args": {"a": nested(127)}}])
+    assert json.loads(render_tool_calls([{"name": "f", "args": "not JSON"}])) == {
+        "tool_calls": [{"name": "f", "arguments": "not JSON"}]}
+
+
+def test_deep_caller_values_through_the_adapters_send_nothing(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    """Earlier calls (valid or not) with deep arguments and a deep tool schema, through
+    ChatAssisterr; deep arguments of an earlier call through Assisterr, as a ToolCallBlock
+    and as another LLM's OpenAI-shaped dict."""
+    from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
+    from llama_index.core.base.llms.types import ChatMessage, ToolCallBlock
+
+    options = {"api_key": assisterr_emulator.api_key, "base_url": assisterr_emulator.base_url}
+    model = chat_model(model=HANDLE, **options)
+    llm = Assisterr(model=HANDLE, **options)
+    result = [ToolMessage("3", tool_call_id="1"), HumanMessage("go on")]
+    deep_call = {"name": "f", "args": nested_dicts(5000), "id": "1"}
+    deep_text_call = {"name": "f", "args": DEEP, "id": "1", "error": None,
+                      "type": "invalid_tool_call"}
+    deep_schema = {"type": "function",
+                   "function": {"name": "f", "description": "d", "parameters": nested_dicts(5000)}}
+    calls = [
+        lambda: model.invoke([HumanMessage("hi"), AIMessage("", tool_calls=[deep_call]), *result]),
+        lambda: model.invoke([HumanMessage("hi"),
+                              AIMessage("", invalid_tool_calls=[deep_text_call]), *result]),
+        lambda: model.bind_tools([deep_schema]).invoke("hi"),
+        lambda: llm.chat([ChatMessage(role="assistant", blocks=[
+            ToolCallBlock(tool_call_id="1", tool_name="f", tool_kwargs=nested_dicts(5000))]),
+            ChatMessage(role="user", content="go on")]),
+        lambda: llm.chat([ChatMessage(role="assistant", content="", additional_kwargs={
+            "tool_calls": [{"id": "1", "type": "function",
+                            "function": {"name": "f", "arguments": DEEP}}]}),
+            ChatMessage(role="user", content="go on")]),
+    ]
+    for index, make_call in enumerate(calls):
+        with pytest.raises(InvalidRequestError, match="nests deeper than 128 levels"):
+            make_call()
+        assert assisterr_emulator.requests == [], index
+
+
+def test_a_reply_calling_with_deep_text_arguments_is_an_invalid_call(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    """The model's call whose arguments are text holding JSON too deep to read: kept as
+    written, as any call with unusable arguments is (LlamaIndex reads them back too)."""
+    from llama_index.core.base.llms.types import ChatMessage
+
+    reply = json.dumps({"tool_calls": [{"name": "add", "arguments": DEEP}]})
+    assisterr_emulator.set_responder([reply])
+    llm = Assisterr(model=HANDLE, api_key=assisterr_emulator.api_key,
+                    base_url=assisterr_emulator.base_url)
+    message = llm.chat([ChatMessage(role="user", content="add")], tools=[ADD]).message
+    [refused] = message.additional_kwargs["invalid_tool_calls"]
+    assert refused["arguments"] == DEEP and "not a JSON object" in refused["error"]

@@ -18,12 +18,15 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from langchain_core.callbacks import BaseCallbackHandler
 from llama_index.core.bridge.pydantic import Field
 from llama_index.core.instrumentation import get_dispatcher
 from llama_index.core.instrumentation.span_handlers import SimpleSpanHandler
 
 from assisterr_core import AssisterrClient, AssisterrError, AsyncAssisterrClient
+from assisterr_core.transport.scrub import scrub_secret
 from llama_index_assisterr import Assisterr
 
 from ..assisterr_core.conftest import ClientDriver
@@ -80,6 +83,33 @@ def test_the_leak_finder_finds_what_it_looks_for() -> None:
     outer.__context__ = inner
     assert leaks(outer) and leaks(inner)
     assert not leaks(AssisterrError("clean"))
+    assert leaks(AssisterrError("cut: " + KEY[5:13])) and not leaks(AssisterrError(KEY[5:12]))
+
+
+# A key's characters, but not the mask's: a key made of asterisks cannot be masked visibly.
+KEY_CHARS = st.characters(min_codepoint=33, max_codepoint=126, exclude_characters="*")
+
+
+@given(key=st.text(KEY_CHARS, min_size=1, max_size=48), data=st.data())
+def test_scrubbing_masks_every_piece_of_the_key_wherever_it_is(key: str, data: Any) -> None:
+    """Text made of pieces of the key (cut anywhere) and other text: after scrubbing, no
+    run of 8 of the key's characters (half the key, if shorter than 16) is left; text
+    without one is left as it was."""
+    segments = data.draw(st.lists(st.one_of(
+        st.text(st.sampled_from(key + "ab -\\"), max_size=12),
+        st.tuples(st.integers(0, len(key)), st.integers(0, len(key))).map(
+            lambda cut: key[min(cut):max(cut)]),
+    ), max_size=6))
+    text = "".join(segments)
+    error = AssisterrError(text)
+    error.detail = {"nested": [text]}
+    scrub_secret(error, key)
+    assert places_holding(key, error) == []
+    clean = "Assisterr API returned HTTP 500 for POST /api/v1/slm/h/chat/"
+    if not places_holding(key, clean):
+        untouched = AssisterrError(clean)
+        scrub_secret(untouched, key)
+        assert untouched.args[0] is clean
 
 
 @pytest.fixture(params=["sync", "async"])
@@ -107,6 +137,96 @@ def test_errors_of_both_clients_never_carry_the_key(
     for error in errors:
         assert isinstance(error, AssisterrError), repr(error)
         assert leaks(error) == [], (case, type(error).__name__)
+
+
+# -- the key echoed where our excerpts cut it ----------------------------------------------
+
+# Every place a server's bytes reach an error's text, each quoted in an excerpt of its own
+# length (60 to 500 characters): (call, response) for an echo with ``pad`` characters
+# before the key. A key cut by an excerpt must not leave a piece of it behind.
+def _json(status: int, value: object) -> bytes:
+    return response_for(status, json.dumps(value).encode())
+
+
+def response_for(status: int, body: bytes, content_type: str = "application/json",
+                 headers: tuple[tuple[str, str], ...] = ()) -> bytes:
+    return response_head(status, content_type=content_type, headers=headers,
+                         length=len(body)) + body
+
+
+ECHOES: dict[str, tuple[str, Any]] = {
+    "status line": ("chat", lambda echo: b"HTTP/1.1 2x0 " + echo.encode() + b"\r\n\r\n"),
+    "401 detail": ("chat", lambda echo: _json(401, {"detail": echo})),
+    "422 input": ("chat", lambda echo: _json(422, {"detail": [{"msg": "bad", "input": echo}]})),
+    "500 text": ("chat", lambda echo: response_for(500, echo.encode(), "text/plain")),
+    "200 not JSON": ("chat", lambda echo: response_for(200, b"<" + echo.encode())),
+    "no message": ("chat", lambda echo: _json(200, {"answer": echo})),
+    "307 Location": ("chat", lambda echo: response_for(307, b"", headers=(
+        ("Location", "ftp://" + echo),))),
+    "stream not JSON": ("stream", lambda echo: response_for(200, b"<" + echo.encode())),
+    "invalid JSON event": ("stream", lambda echo: response_for(
+        200, b'{"message": "x"} {"message": ' + echo.encode() + b"}")),
+    "error frame": ("stream", lambda echo: response_for(
+        200, b"event: error\ndata: " + echo.encode() + b"\n\n", "text/event-stream")),
+    "error object": ("stream", lambda echo: _json(200, {"error": {"message": echo}})),
+}
+EXCERPT_ENDS = (60, 80, 200, 300, 500)
+# The key ends anywhere from 40 characters before an excerpt's end (the text the excerpt
+# starts with) to past it.
+PADS = sorted({pad for end in EXCERPT_ENDS
+               for pad in range(max(0, end - len(KEY) - 40), end + 2)})
+SWEEP_KEY = "sk-SWEEP-0123456789abcdefABCDEF-xyz"  # no escapes: every piece is plain text
+
+
+def echoing_at_offsets(conn: Conn) -> None:
+    """Answer ``"<echo name> <pad>"`` with that echo of the key after ``pad`` characters."""
+    while (request := conn.read_request()) is not None:
+        name, pad = json.loads(request.body)["query"].rsplit(" ", 1)
+        conn.send(ECHOES[name][1]("a" * int(pad) + SWEEP_KEY))
+        if name == "status line":
+            return
+
+
+def test_a_key_cut_by_an_excerpt_leaves_no_piece_behind() -> None:
+    """The key echoed at every offset around the end of each excerpt, in every place a
+    server's bytes reach an error, through both clients: no run of 8 of its characters is
+    left in any text or attribute of the error."""
+    with RawPeer(echoing_at_offsets) as peer:
+        sync = ClientDriver(AssisterrClient(api_key=SWEEP_KEY, base_url=peer.base_url,
+                                            max_retries=0))
+        asynchronous = AsyncAssisterrClient(api_key=SWEEP_KEY, base_url=peer.base_url,
+                                            max_retries=0)
+
+        async def async_errors(query: str, call: str) -> BaseException | None:
+            try:
+                if call == "chat":
+                    await asynchronous.chat(HANDLE, query)
+                else:
+                    async for _ in asynchronous.stream(HANDLE, query):
+                        pass
+            except Exception as exc:
+                return exc
+            return None
+
+        async def sweep_async() -> list[tuple[str, BaseException | None]]:
+            return [(query, await async_errors(query, call)) for query, call in queries]
+
+        queries = [(f"{name} {pad}", call) for name, (call, _) in ECHOES.items() for pad in PADS]
+        errors = []
+        for query, call in queries:
+            if call == "chat":
+                try:
+                    sync.call("chat", HANDLE, query)
+                    errors.append((query, None))
+                except Exception as exc:
+                    errors.append((query, exc))
+            else:
+                errors.append((query, sync.stream(HANDLE, query)[1]))
+        errors += asyncio.run(sweep_async())
+        sync.client.close()
+    assert all(isinstance(error, AssisterrError) for _, error in errors), errors
+    assert [(query, places_holding(SWEEP_KEY, error)) for query, error in errors
+            if places_holding(SWEEP_KEY, error)] == []
 
 
 class Recorder(BaseCallbackHandler):

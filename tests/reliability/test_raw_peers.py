@@ -118,6 +118,68 @@ def test_malformed_http_is_always_one_of_our_errors(
             assert isinstance(error, AssisterrError), (name, error)
 
 
+# -- interim (1xx) responses ---------------------------------------------------------------
+
+
+def interim_then_answer(conn: Conn) -> None:
+    """Every request: a 102 and a 103 with headers, then the real answer to that request
+    (a session that is not there is a 404; a stream and a chat echo the query)."""
+    while (request := conn.read_request()) is not None:
+        conn.send(b"HTTP/1.1 102 Processing\r\n\r\n"
+                  b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n")
+        if request.method == "DELETE":
+            conn.respond(404, b'{"detail": "Session not found"}')
+        else:
+            query = json.loads(request.body)["query"]
+            conn.respond(200, json.dumps({"message": f"answer to {query}"}).encode())
+
+
+def test_interim_responses_are_skipped_and_replies_never_cross(
+    client_on: Callable[..., ClientDriver],
+) -> None:
+    """A 102 or 103 before the answer is not the answer: each call, on one kept-alive
+    connection, gets the answer to its own request."""
+    with RawPeer(interim_then_answer) as peer:
+        api = client_on(peer, max_retries=0)
+        first, deleted, second = in_one_loop(api, ("chat", (HANDLE, "question A")),
+                                             ("delete_session", (HANDLE, "gone")),
+                                             ("chat", (HANDLE, "question B")))
+        assert getattr(first, "text", first) == "answer to question A"
+        assert isinstance(deleted, NotFoundError), deleted
+        assert getattr(second, "text", second) == "answer to question B"
+        assert peer.connections == 1
+        deltas, error = api.stream(HANDLE, "question D")
+        assert error is None and "".join(deltas) == "answer to question D", (deltas, error)
+
+
+def switches_protocols_then_answers(conn: Conn) -> None:
+    """On the first connection, a 101 then bytes that answer nothing; later connections
+    answer every request."""
+    if conn.index == 0:
+        if conn.read_request() is not None:
+            conn.send(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                      b"Upgrade: websocket\r\n\r\n")
+            conn.respond(200, b'{"message": "after the switch"}')
+            conn.hold(5)
+        return
+    while conn.read_request() is not None:
+        conn.respond(200, b'{"message": "a real answer"}')
+
+
+def test_a_switch_of_protocols_is_refused_and_its_connection_never_reused(
+    client_on: Callable[..., ClientDriver],
+) -> None:
+    """The API never switches protocols: a 101 is an error status (a delete did not
+    succeed), and what came after it on that connection is never read as an answer."""
+    with RawPeer(switches_protocols_then_answers) as peer:
+        api = client_on(peer, max_retries=0)
+        switched, after = in_one_loop(api, ("delete_session", (HANDLE, "s1")),
+                                      ("chat", (HANDLE, "hi")))
+        assert isinstance(switched, APIStatusError) and switched.status_code == 101, switched
+        assert getattr(after, "text", after) == "a real answer", after
+        assert peer.connections == 2
+
+
 # -- requests sent: exactly what the retry policy says ------------------------------------
 
 

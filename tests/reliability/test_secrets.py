@@ -23,6 +23,7 @@ from llama_index.core.base.llms.types import ChatMessage
 from pydantic import ValidationError
 
 from assisterr_core import (
+    APIStatusError,
     AssisterrClient,
     AsyncAssisterrClient,
     AuthenticationError,
@@ -34,10 +35,12 @@ from assisterr_emulator import AppThread, EmulatorServer
 from langchain_assisterr import AssisterrChatMessageHistory
 from llama_index_assisterr import Assisterr
 
+from ..assisterr_core.conftest import ClientDriver
 from ._adapters import HANDLE, KINDS, build, chat_model
 from .key_search import places_holding
+from .raw_peer import Conn, RawPeer
 
-KEY = "sk-assisterr-7f3a9c1e-DO-NOT-LEAK"
+KEY = "sk-7f3a9c1e-DO-NOT-LEAK-5b2e0d"  # no run of 8 shared with our own names
 
 
 @pytest.fixture
@@ -221,6 +224,64 @@ def test_redirect_to_another_origin_never_gets_the_key(
     assert len(received) == 1
     assert_hidden(received)
     assert not any(name.lower() == "x-api-key" for name in received[0])
+
+
+# Locations that name two hosts: urllib.parse reads the one after the last "@", urllib3
+# (and browsers) end the authority at the backslash and connect to the one before it.
+AMBIGUOUS_LOCATIONS = ["http://127.0.0.1:{other}\\@127.0.0.1:{base}/x",
+                       "http://127.0.0.1:{other}\\\\@127.0.0.1:{base}/x",
+                       "//127.0.0.1:{other}\\@127.0.0.1:{base}/x",
+                       "http://127.0.0.1:{other}\t@127.0.0.1:{base}/x"]
+ENTRY_POINTS = ("sync-client", "async-client", *KINDS)
+
+
+@pytest.mark.parametrize("entry", ENTRY_POINTS)
+def test_a_redirect_that_parsers_read_differently_is_refused_and_gets_no_key(
+    entry: str, assisterr_emulator: EmulatorServer
+) -> None:
+    """A 307 whose Location holds a backslash, whitespace or a control character goes to a
+    host that depends on who parses it: refused as unusable, and no other origin sees the
+    key (the key check and the transport read URLs alike)."""
+    def elsewhere(conn: Conn) -> None:
+        while conn.read_request() is not None:
+            conn.respond(200, b'{"message": "from the other origin"}')
+
+    with RawPeer(elsewhere) as other:
+        for template in AMBIGUOUS_LOCATIONS:
+            def redirects(conn: Conn, template: str = template) -> None:
+                while (request := conn.read_request()) is not None:
+                    if "@" in request.path or request.path.startswith("/x"):
+                        conn.respond(200, b'{"message": "same origin"}')
+                        continue
+                    location = template.format(other=other.port, base=conn.sock.getsockname()[1])
+                    conn.respond(307, headers=[("Location", location)])
+
+            with RawPeer(redirects) as base:
+                error = _call_through(entry, base.base_url, assisterr_emulator)
+            assert not any("x-api-key" in request.headers for request in other.requests)
+            assert isinstance(error, APIStatusError), (template, error)
+            assert "unusable location" in str(error), (template, error)
+            assert_hidden(error)
+
+
+def _call_through(entry: str, base_url: str, server: EmulatorServer) -> BaseException | None:
+    """The error of one call through ``entry`` to ``base_url`` (None if it succeeded)."""
+    if entry.endswith("-client"):
+        cls = AssisterrClient if entry == "sync-client" else AsyncAssisterrClient
+        driver = ClientDriver(cls(api_key=KEY, base_url=base_url, max_retries=0))
+        try:
+            driver.call("chat", HANDLE, "hi")
+        except Exception as exc:
+            return exc
+        return None
+    adapter = build(entry, server, api_key=KEY, base_url=base_url, max_retries=0)
+    try:
+        adapter.ask("hi")
+    except Exception as exc:
+        return exc
+    finally:
+        adapter.close()
+    return None
 
 
 # -- plain http to a remote host ----------------------------------------------------------
