@@ -56,7 +56,7 @@ def message_text(message: BaseMessage, index: int = 0) -> str:
         if isinstance(block, str):
             parts.append(block)
         elif isinstance(block, dict) and block.get("type") in _TEXT_BLOCK_TYPES:
-            parts.append(str(block.get("text", "")))
+            parts.append(_block_text(block, index))
         elif isinstance(block, dict) and block.get("type") in skipped:
             continue
         else:
@@ -65,6 +65,18 @@ def message_text(message: BaseMessage, index: int = 0) -> str:
                 f"{_describe(block)} content is not supported: the Assisterr API takes text only",
             )
     return "".join(parts)
+
+
+def _block_text(block: dict[str, Any], index: int) -> str:
+    """A text block's text; one without a string ``text`` (a file's bytes or URL) is refused."""
+    text = block.get("text")
+    if not isinstance(text, str):
+        raise UnsupportedContentError(
+            f"messages[{index}]",
+            f"a {block.get('type')!r} block without a string 'text' is not supported: "
+            "the Assisterr API takes text only, so give the text itself",
+        )
+    return text
 
 
 def from_history(message: HistoryMessage) -> BaseMessage:

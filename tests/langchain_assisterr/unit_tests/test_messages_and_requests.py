@@ -62,6 +62,21 @@ def test_non_text_content_is_refused(block: dict[str, object]) -> None:
         to_chat_turns([message])
 
 
+@pytest.mark.parametrize(
+    "block",
+    [
+        {"type": "text", "text": None},
+        {"type": "text-plain", "base64": "aGVsbG8=", "mime_type": "text/plain"},
+    ],
+)
+def test_a_text_block_without_its_text_is_refused_not_sent_as_none(
+    block: dict[str, object],
+) -> None:
+    message = HumanMessage([{"type": "text", "text": "read this: "}, block])
+    with pytest.raises(UnsupportedContentError, match="without a string 'text'"):
+        to_chat_turns([message])
+
+
 def test_tool_calls_are_rendered_back_as_the_instructions_json() -> None:
     message = AIMessage(
         [{"type": "text", "text": "Let me see."}, {"type": "tool_use", "id": "1", "name": "f"}],
