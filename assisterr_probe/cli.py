@@ -151,7 +151,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _probe(plan: Plan) -> int:
     from .recording import Exchange
-    from .runner import ProbeSettings, run_probe
+    from .runner import ProbeSettings, ServiceUnreachable, run_probe
     from .verdict import judge, render
 
     assert plan.handle is not None
@@ -168,6 +168,10 @@ def _probe(plan: Plan) -> int:
 
     try:
         recording = run_probe(settings, progress)
+    except ServiceUnreachable as exc:
+        print(f"{PROG}: {exc}: nothing was sent and nothing recorded; check the network, "
+              f"or {ENV_BASE_URL} / --base-url", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"{PROG}: interrupted (the session it opened was deleted); nothing recorded",
               file=sys.stderr)

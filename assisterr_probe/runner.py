@@ -14,6 +14,7 @@ from http.cookiejar import DefaultCookiePolicy
 from urllib.parse import urljoin
 
 import requests
+from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from assisterr_core.transport import (
     MAX_REDIRECTS,
@@ -45,6 +46,15 @@ ProgressCallback = Callable[[Exchange], None]
 """Called with each exchange (redacted) as soon as it is done."""
 
 
+class ServiceUnreachable(Exception):
+    """The first exchange could not even connect: nothing was sent, so the run stops there."""
+
+    def __init__(self, base_url: str, reason: str) -> None:
+        super().__init__(f"could not connect to {base_url} ({reason})")
+        self.base_url = base_url
+        self.reason = reason
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """Where to probe, as whom, and how long to wait (``deadline``: seconds per exchange)."""
@@ -58,7 +68,11 @@ class ProbeSettings:
 
 
 def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = None) -> Recording:
-    """Send every step once, in order; the session created is deleted whatever happens."""
+    """Send every step once, in order; the session created is deleted whatever happens.
+
+    Raises :class:`ServiceUnreachable` when the first exchange cannot connect (a refused
+    connection, an unknown host, a connect timeout): eleven more failures would say nothing new.
+    """
     started = datetime.now(timezone.utc)
     with requests.Session() as http:
         http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # as the client does
@@ -80,6 +94,7 @@ class _Prober:
         self.client_settings = ClientSettings(settings.api_key, settings.base_url,
                                               settings.timeout)
         self.wrong_key_settings = replace(self.client_settings, api_key=Secret(WRONG_KEY))
+        self.could_not_connect = False
 
     def run(self, on_exchange: ProgressCallback | None) -> list[Exchange]:
         exchanges: list[Exchange] = []
@@ -99,6 +114,9 @@ class _Prober:
                 unknown = step.session is SessionUse.UNKNOWN
                 exchange = self.send(step, unknown_session_id(session_id) if unknown
                                      else session_id)
+                if not exchanges and self.could_not_connect:
+                    raise ServiceUnreachable(self.settings.base_url,
+                                             self.redactor.text(exchange.error or ""))
                 if step is CREATE_STEP:
                     session_id = _created_session_id(exchange)
                 if step is DELETE_STEP:
@@ -148,6 +166,7 @@ class _Prober:
             error = f"{type(exc).__name__}: {exc}"
         except Exception as exc:  # whatever the server or the network does goes in the record
             error = _describe(exc)
+            self.could_not_connect = _could_not_connect(exc)
         return replace(exchange, redirects=tuple(redirects), error=error,
                        elapsed_ms=_ms_since(start))
 
@@ -206,6 +225,22 @@ def _created_session_id(exchange: Exchange) -> str | None:
 def _succeeded(exchange: Exchange) -> bool:
     return exchange.error is None and exchange.response is not None \
         and exchange.response.status < 300
+
+
+def _could_not_connect(exc: BaseException) -> bool:
+    """Whether the request failed before a connection was made (so nothing reached a server)."""
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    cause: BaseException | None = exc
+    while cause is not None:
+        reason = getattr(cause, "reason", None)
+        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)) or isinstance(
+            reason, (NewConnectionError, ConnectTimeoutError)
+        ):
+            return True
+        cause = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) \
+            else None
+    return False
 
 
 def _describe(exc: BaseException) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,19 @@ def test_run_py_checks_probe_input_before_any_set_up() -> None:
     assert done.stdout == ""
     assert done.stderr.strip() == (
         "assisterr-probe: no API key: set ASSISTERR_API_KEY or pass --api-key")
+
+
+def test_a_service_that_cannot_be_reached_is_one_line_and_no_recording(
+    probe_command: RunProbe,
+) -> None:
+    with socket.socket() as closed:  # a port that nothing listens on once this is closed
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    run = probe_command("--base-url", f"http://127.0.0.1:{port}", "--api-key", "k" * 24,
+                        "--handle", HANDLE, "--out", "recording.json")
+    assert run.code == 1
+    assert run.out == "" and run.recording is None
+    complaint = run.err.splitlines()[-1]
+    assert f"could not connect to http://127.0.0.1:{port}" in complaint
+    assert "ASSISTERR_BASE_URL" in complaint and "k" * 8 not in run.err
+    assert len(run.err.splitlines()) == 2  # the "Probing ..." line, then the one complaint
