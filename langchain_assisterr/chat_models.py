@@ -25,7 +25,7 @@ from pydantic import (
     field_validator,
 )
 
-from assisterr_core import InvalidRequestError, QueryTemplate, UnpicklableError
+from assisterr_core import InvalidRequestError, QueryTemplate
 from assisterr_core.chat import (
     JSON_PROMPT_TEMPLATE,
     TOOL_PROMPT_TEMPLATE,
@@ -38,6 +38,7 @@ from assisterr_core.transport import (
     SettingsFields,
     SharedClients,
     TimeoutLike,
+    TravelsAsSettings,
     Verify,
     check_identifier,
     detached,
@@ -51,14 +52,13 @@ from ._tools import CallInstructions
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
     from langchain_core.tools import BaseTool
-    from typing_extensions import Self
 
     from assisterr_core import AssisterrClient, AsyncAssisterrClient
 
     from ._structured import StructuredMethod
 
 
-class ChatAssisterr(BaseChatModel):
+class ChatAssisterr(TravelsAsSettings, BaseChatModel):
     """Chat with an Assisterr small language model (SLM).
 
     The Assisterr API takes one query string and answers text. The conversation is rendered
@@ -332,20 +332,6 @@ class ChatAssisterr(BaseChatModel):
     def _check_stop(cls, value: object) -> list[str] | None:
         return None if value is None else stop_sequences(value)
 
-    def __getstate__(self) -> dict[Any, Any]:
-        """Pickled as its settings (see the README's "Models travel"); a rate limiter counts
-        in one process and does not travel: pickling a model that holds one is refused."""
-        if self.rate_limiter is not None:
-            raise UnpicklableError.for_rate_limiter(type(self).__name__)
-        return super().__getstate__()
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy (``model_copy(deep=True)`` too) shares the rate limiter, as copies in
-        one process share its budget."""
-        memo = {} if memo is None else memo
-        if self.rate_limiter is not None:
-            memo[id(self.rate_limiter)] = self.rate_limiter
-        return super().__deepcopy__(memo)
 
     def _connection(self) -> SharedClients:
         """The clients this model uses (from its fields if it was made without

@@ -43,7 +43,6 @@ from assisterr_core import (
     ChatReply,
     InvalidRequestError,
     QueryTemplate,
-    UnpicklableError,
     transcript_template,
     warn_ignored_parameters,
 )
@@ -61,6 +60,7 @@ from assisterr_core.transport import (
     ENV_HANDLE_NAME,
     SharedClients,
     TimeoutLike,
+    TravelsAsSettings,
     Verify,
     check_identifier,
     check_query,
@@ -93,7 +93,6 @@ from ._tools import ToolRequest, openai_tool, tool_selections
 
 if TYPE_CHECKING:
     from llama_index.core.tools.types import BaseTool
-    from typing_extensions import Self
 
     from assisterr_core.transport import AssisterrClient, AsyncAssisterrClient
 
@@ -114,7 +113,7 @@ class PreparedQuery:
     tools: ToolRequest | None = None
 
 
-class Assisterr(FunctionCallingLLM):
+class Assisterr(TravelsAsSettings, FunctionCallingLLM):
     """An Assisterr small language model (SLM), addressed by its handle name, for LlamaIndex.
 
     Stateless by default: chat calls render the whole conversation into one query. With
@@ -375,20 +374,6 @@ class Assisterr(FunctionCallingLLM):
         self._clients = clients
         return None
 
-    def __getstate__(self) -> dict[str, Any]:
-        """Pickled as its settings; a rate limiter counts in one process and does not travel
-        (LlamaIndex would drop it, leaving workers unlimited): pickling is refused then."""
-        if self.rate_limiter is not None:
-            raise UnpicklableError.for_rate_limiter(type(self).__name__)
-        return super().__getstate__()
-
-    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
-        """A deep copy (``model_copy(deep=True)`` too) shares the rate limiter, as copies in
-        one process share its budget."""
-        memo = {} if memo is None else memo
-        if self.rate_limiter is not None:
-            memo[id(self.rate_limiter)] = self.rate_limiter
-        return super().__deepcopy__(memo)
 
     @classmethod
     def class_name(cls) -> str:

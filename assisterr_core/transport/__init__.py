@@ -79,7 +79,7 @@ from .settings import (
     Verify,
     handle_name_from_env,
 )
-from .shared import SharedClients
+from .shared import SharedClients, TravelsAsSettings
 from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
 from .validation import MAX_QUERY_CHARS, check_identifier, check_query, path_segment
 
@@ -133,6 +133,7 @@ __all__ = [
     "StreamInterruptedError",
     "Timeout",
     "TimeoutLike",
+    "TravelsAsSettings",
     "UnpicklableError",
     "UnsupportedContentError",
     "Verify",

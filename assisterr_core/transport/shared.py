@@ -20,11 +20,11 @@ import threading
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidRequestError
+from .errors import InvalidRequestError, UnpicklableError
 from .settings import ClientSettings
 
 if TYPE_CHECKING:
-    from typing_extensions import Unpack
+    from typing_extensions import Self, Unpack
 
     from ._base import BaseClient
     from .async_client import AsyncAssisterrClient
@@ -39,6 +39,30 @@ _shared: weakref.WeakValueDictionary[tuple[bool, ClientSettings], BaseClient] = 
 _holders: weakref.WeakKeyDictionary[BaseClient, weakref.WeakValueDictionary[int, SharedClients]] = (
     weakref.WeakKeyDictionary()
 )
+
+
+class TravelsAsSettings:
+    """Mixed into a pydantic model that holds :class:`SharedClients`, before the model's base.
+
+    It pickles as its settings, except that a ``rate_limiter`` refuses to travel: it counts the
+    calls of one process, and a copy in each worker would multiply the budget
+    (:class:`UnpicklableError` says what to do instead). Deep copies share the limiter, as
+    copies in one process share its budget.
+    """
+
+    def __getstate__(self) -> dict[Any, Any]:
+        if getattr(self, "rate_limiter", None) is not None:
+            raise UnpicklableError.for_rate_limiter(type(self).__name__)
+        state: dict[Any, Any] = super().__getstate__()  # type: ignore[misc]
+        return state
+
+    def __deepcopy__(self, memo: dict[int, Any] | None = None) -> Self:
+        memo = {} if memo is None else memo
+        limiter = getattr(self, "rate_limiter", None)
+        if limiter is not None:
+            memo[id(limiter)] = limiter
+        copied: Self = super().__deepcopy__(memo)  # type: ignore[misc]
+        return copied
 
 
 class SharedClients:
