@@ -116,3 +116,19 @@ def test_langgraph_create_react_agent(assisterr_emulator: EmulatorServer) -> Non
     assert kinds(messages) == [HumanMessage, AIMessage, ToolMessage, AIMessage]
     assert messages[1].tool_calls[0]["args"] == {"a": 2, "b": 40} and messages[2].text == "42"
     assert messages[-1].text == f"Hello from {HANDLE}! The tool returned: 42"
+
+
+@pattern("LangChain", "bind_tools with a hand-written ToolMessage",
+         "ToolMessage(content, tool_call_id=...) without a name: the result is labelled with "
+         "the tool its call id answers")
+def test_bind_tools_with_a_hand_written_tool_message(assisterr_emulator: EmulatorServer) -> None:
+    llm = model_on(assisterr_emulator).bind_tools([add, multiply])
+    messages: list[Any] = [HumanMessage("What is 2 plus 40?")]
+    reply = llm.invoke(messages)
+    messages.append(reply)
+    for call in reply.tool_calls:  # as the docs write it: the id, not the name
+        messages.append(ToolMessage(str(add.invoke(call["args"])), tool_call_id=call["id"]))
+    final = llm.invoke(messages)
+    assert final.text == f"Hello from {HANDLE}! The tool returned: 42"
+    second = assisterr_emulator.chat_requests()[1].query
+    assert "Tool result (add): 42" in second and reply.tool_calls[0]["id"] not in second

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import set_llm_cache
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.runnables import ConfigurableField
 
@@ -89,3 +90,20 @@ def test_bind_stop(assisterr_emulator: EmulatorServer) -> None:
     assert stopped.invoke("hi").text == f"Hello from {HANDLE}"
     assert "".join(chunk.text for chunk in stopped.stream("hi")) == f"Hello from {HANDLE}"
     assert [r.body for r in assisterr_emulator.chat_requests()] == [{"query": "hi"}] * 2
+
+
+@pattern("LangChain", "a conversation from another model, with reasoning",
+         "an earlier AI turn's reasoning blocks (output_version v1, Anthropic thinking) are "
+         "not sent; its text is")
+def test_a_conversation_with_reasoning_blocks(assisterr_emulator: EmulatorServer) -> None:
+    thought = AIMessage(content=[
+        {"type": "reasoning", "reasoning": "The user greets me."},
+        {"type": "thinking", "thinking": "Be kind.", "signature": "abc"},
+        {"type": "redacted_thinking", "data": "xyz"},
+        {"type": "text", "text": "Hello Ada!"},
+    ])
+    reply = model_on(assisterr_emulator).invoke([HumanMessage("Hi, I am Ada."), thought,
+                                                 HumanMessage("Where is Paris?")])
+    assert reply.text == f"Hello from {HANDLE}! You said: Where is Paris?"
+    query = assisterr_emulator.chat_requests()[0].query
+    assert "Assistant: Hello Ada!\n" in query and "kind" not in query and "xyz" not in query
