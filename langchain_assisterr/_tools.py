@@ -38,29 +38,37 @@ class CallInstructions:
     """The tools to look for in the reply; None when no tools are offered."""
     json_answer: JsonAnswer | None = None
     """The JSON answer a ``response_format`` asks for; None when none is."""
+    parallel: bool = True
+    """Whether a reply may carry several calls (``parallel_tool_calls=False``: one)."""
 
     @classmethod
     def from_kwargs(
         cls, kwargs: Mapping[str, Any], *, tool_template: str, json_template: str
     ) -> CallInstructions:
-        """Read the ``tools``/``tool_choice`` and ``response_format`` bound to a call."""
+        """Read the ``tools``/``tool_choice``/``parallel_tool_calls`` and ``response_format``
+        bound to a call."""
         parts: list[str] = []
         tools = None
+        parallel = kwargs.get("parallel_tool_calls") is not False
         if kwargs.get("tools"):
             tools = tuple(ToolSpec.from_openai(tool) for tool in kwargs["tools"])
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
             if choice != "none":
-                parts.append(tool_instructions(tools, choice, tool_template))
+                parts.append(tool_instructions(tools, choice, tool_template, parallel=parallel))
         answer = JsonAnswer.from_response_format(kwargs.get("response_format"))
         if answer is not None:
             parts.append(JSON_OBJECT_PROMPT if answer.schema is None
                          else json_instructions(answer.schema, json_template))
-        return cls("\n\n".join(parts) or None, tools, answer)
+        return cls("\n\n".join(parts) or None, tools, answer, parallel)
 
 
-def tool_call_fields(text: str, tools: Sequence[ToolSpec] | None) -> dict[str, Any]:
+def tool_call_fields(
+    text: str, tools: Sequence[ToolSpec] | None, *, parallel: bool = True
+) -> dict[str, Any]:
     """An AI message's ``content``, ``tool_calls`` and ``invalid_tool_calls`` for a reply
-    (no calls are looked for when ``tools`` is None)."""
+    (no calls are looked for when ``tools`` is None). Without ``parallel``, only the first
+    call is kept: the first valid one, else the first invalid one (as LlamaIndex's
+    ``allow_parallel_tool_calls=False`` does)."""
     if tools is None:
         return {"content": text, "tool_calls": [], "invalid_tool_calls": []}
     reply = parse_tool_reply(text, tools)
@@ -70,6 +78,8 @@ def tool_call_fields(text: str, tools: Sequence[ToolSpec] | None) -> dict[str, A
         invalid_tool_call(name=c.name, args=c.arguments, id=c.id, error=c.error)
         for c in reply.invalid
     ]
+    if not parallel:
+        calls, invalid = calls[:1], ([] if calls else invalid[:1])
     return {"content": reply.text, "tool_calls": calls, "invalid_tool_calls": invalid}
 
 

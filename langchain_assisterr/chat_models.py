@@ -284,7 +284,8 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
     tool_prompt_template: str = TOOL_PROMPT_TEMPLATE
     """Instructions for bound tools: a ``str.format`` template with ``{tools}`` (the
-    listing) and ``{choice}`` (the tool-choice sentence); double literal braces. Replies are
+    listing), ``{choice}`` (the tool-choice sentence) and optionally ``{calls}`` (several
+    calls at once, or one); double literal braces. Replies are
     read forgivingly, but the template should still ask for ``{"tool_calls": [...]}``."""
     json_prompt_template: str = JSON_PROMPT_TEMPLATE
     """Instructions of ``with_structured_output``: a ``str.format`` template with
@@ -423,7 +424,8 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
         ``tool_choice``: None/"auto" (the model decides), "any"/"required" (some tool),
         a tool name or ``{"type": "function", "function": {"name": ...}}`` (that tool),
         True (the only tool), "none" (no tool offered). The SLM is asked, not forced: a
-        reply without a call is plain content.
+        reply without a call is plain content. ``parallel_tool_calls=False`` (a keyword
+        bound with the tools) asks for one call per reply and keeps only the first.
         """
         from langchain_core.utils.function_calling import convert_to_openai_tool
 

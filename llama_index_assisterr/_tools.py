@@ -71,8 +71,9 @@ class ToolRequest:
 
     def instructions(self, template: str) -> str | None:
         """The instructions for the query; none when the choice is "none"."""
-        return None if self.choice == "none" else tool_instructions(self.tools, self.choice,
-                                                                      template)
+        if self.choice == "none":
+            return None
+        return tool_instructions(self.tools, self.choice, template, parallel=self.parallel)
 
     def message(self, text: str) -> ChatMessage:
         """The reply as an assistant message: its prose, then one block per call it holds.

@@ -296,8 +296,8 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
     )
     tool_prompt_template: str = Field(
         default=TOOL_PROMPT_TEMPLATE,
-        description="Offers tools in chat_with_tools; a str.format template with {tools} and "
-        "{choice}.",
+        description="Offers tools in chat_with_tools; a str.format template with {tools}, "
+        "{choice} and optionally {calls}.",
     )
     json_prompt_template: str = Field(
         default=JSON_PROMPT_TEMPLATE,

@@ -38,6 +38,7 @@ from .prompt import (
 from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream, stop_sequences
 from .tool_calls import (
     NO_DESCRIPTION,
+    TOOL_CALLS_SENTENCES,
     TOOL_CHOICE_SENTENCES,
     TOOL_LISTING,
     TOOL_PROMPT_TEMPLATE,
@@ -56,6 +57,7 @@ __all__ = [
     "JSON_PROMPT_TEMPLATE",
     "NO_DESCRIPTION",
     "SAMPLING_PARAMETERS",
+    "TOOL_CALLS_SENTENCES",
     "TOOL_CHOICE_SENTENCES",
     "TOOL_LISTING",
     "TOOL_PROMPT_TEMPLATE",

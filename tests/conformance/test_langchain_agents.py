@@ -132,3 +132,21 @@ def test_bind_tools_with_a_hand_written_tool_message(assisterr_emulator: Emulato
     assert final.text == f"Hello from {HANDLE}! The tool returned: 42"
     second = assisterr_emulator.chat_requests()[1].query
     assert "Tool result (add): 42" in second and reply.tool_calls[0]["id"] not in second
+
+
+@pattern("LangChain", "bind_tools(parallel_tool_calls=False)",
+         "one call per reply: the instructions ask for one, and only the first call is kept")
+def test_bind_tools_without_parallel_tool_calls(assisterr_emulator: EmulatorServer) -> None:
+    both = json.dumps({"tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}},
+                                      {"name": "multiply", "arguments": {"a": 6, "b": 7}}]})
+    assisterr_emulator.set_responder([both, both, both])
+    model = model_on(assisterr_emulator)
+    parallel = model.bind_tools([add, multiply]).invoke("2 plus 40, and 6 times 7?")
+    single = model.bind_tools([add, multiply], parallel_tool_calls=False)
+    one = single.invoke("2 plus 40, and 6 times 7?")
+    streamed = [chunk for chunk in single.stream("2 plus 40, and 6 times 7?")]
+    assert [c["name"] for c in parallel.tool_calls] == ["add", "multiply"]
+    assert [c["name"] for c in one.tool_calls] == ["add"]
+    assert [c["name"] for chunk in streamed for c in chunk.tool_calls] == ["add"]
+    queries = [r.query for r in assisterr_emulator.chat_requests()]
+    assert "one tool at a time" not in queries[0] and "one tool at a time" in queries[1]
