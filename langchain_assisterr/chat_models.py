@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
 from ._tools import CallInstructions
+
+CHARS_PER_TOKEN = 4.0
+"""The token counts' rule of thumb (langchain-core's approximate counter's default)."""
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -383,6 +387,28 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
     def model_name(self) -> str:
         """The SLM's handle name (``model``), under ChatOpenAI's name for it."""
         return self.model
+
+    def get_num_tokens(self, text: str) -> int:
+        """About how many tokens ``text`` is: the SLM's tokenizer is not published, so this
+        counts four characters a token (langchain-core's default would need
+        ``transformers`` and GPT-2's vocabulary). With ``custom_get_token_ids``, that."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens(text)
+        return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """About how many tokens ``messages`` (and ``tools``) are, by langchain-core's
+        ``count_tokens_approximately``, as :meth:`get_num_tokens` counts: what
+        ``trim_messages(token_counter=model)`` and agent middleware call. With
+        ``custom_get_token_ids``, langchain-core's count on those ids."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        from langchain_core.messages.utils import count_tokens_approximately
+
+        return count_tokens_approximately(messages, chars_per_token=CHARS_PER_TOKEN,
+                                          tools=list(tools) if tools else None)
 
     def _resolve_model_profile(self) -> ModelProfile:
         """What the SLM can do through this class (langchain-core's hook for partners)."""
