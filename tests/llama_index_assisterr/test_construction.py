@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from assisterr_core import AssisterrClient, IgnoredParameterWarning, InvalidRequestError
+from assisterr_core import (
+    AssisterrClient,
+    IgnoredParameterWarning,
+    InvalidRequestError,
+    Llama3Template,
+)
 from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
@@ -82,3 +87,11 @@ def test_a_missing_key_or_unsendable_text_is_refused_when_the_llm_is_built(
                          base_url=assisterr_emulator.base_url) as client:
         llm = Assisterr(model=HANDLE, client=client)
         assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"
+
+
+def test_messages_to_prompt_and_a_query_template_together_are_refused(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    with pytest.raises(InvalidRequestError, match="or query_template, not both"):
+        make_llm(assisterr_emulator, messages_to_prompt=lambda messages: "q",
+                 query_template=Llama3Template())
