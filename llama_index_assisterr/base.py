@@ -55,6 +55,7 @@ from assisterr_core.chat import (
     acut_stream,
     cut_stream,
     stop_sequences,
+    warn_ignored_at_caller,
 )
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
@@ -101,6 +102,9 @@ if TYPE_CHECKING:
 
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
+CALL_LIBRARIES = frozenset({"llama_index", "llama_index_instrumentation", "workflows",
+                            "llama_index_assisterr", "assisterr_core", "pydantic", "asyncio"})
+"""Packages whose frames a per-call warning skips, to point at the caller's own line."""
 SENT_TEXT_FIELDS = ("system_prompt", "tool_prompt_template", "json_prompt_template")
 """Fields whose text goes into queries: checked when the LLM is built."""
 
@@ -627,6 +631,12 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
         return prompt_hook_template(self.messages_to_prompt)
 
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
+        """The call's session and stop sequences; sampling controls get the warning they get
+        at construction (pointed at the caller's line), and nothing is sent for them."""
+        warn_ignored_at_caller(
+            "Assisterr call",
+            [name for name in SAMPLING_PARAMETERS.intersection(kwargs) if kwargs[name] is not None],
+            libraries=CALL_LIBRARIES)
         session_id = kwargs.get("session_id", self.session_id)
         return session_id, stop_sequences(kwargs.get("stop")) or None
 

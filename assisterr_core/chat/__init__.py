@@ -22,7 +22,12 @@ from .json_answers import (
     parse_json_answer,
     schema_problem,
 )
-from .parameters import SAMPLING_PARAMETERS, IgnoredParameterWarning, warn_ignored_parameters
+from .parameters import (
+    SAMPLING_PARAMETERS,
+    IgnoredParameterWarning,
+    warn_ignored_at_caller,
+    warn_ignored_parameters,
+)
 from .prompt import (
     TRANSCRIPT_HEADING,
     TRANSCRIPT_LABELS,
@@ -94,5 +99,6 @@ __all__ = [
     "tool_choice_name",
     "tool_instructions",
     "transcript_template",
+    "warn_ignored_at_caller",
     "warn_ignored_parameters",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from llama_index.core.base.llms.types import ChatMessage
 
 from assisterr_core import (
     AssisterrClient,
@@ -44,6 +45,25 @@ def test_sampling_parameters_are_accepted_with_a_warning_naming_each(
     assert {w.filename for w in caught} == {str(ROOT / "tests/llama_index_assisterr/conftest.py")}
     assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"  # ported code runs
     assert "temperature" not in llm.model_dump()
+
+
+async def test_sampling_parameters_on_a_call_are_warned_about_at_the_calling_line(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    llm = make_llm(assisterr_emulator)
+    user = [ChatMessage(role="user", content="hi")]
+
+    with pytest.warns(IgnoredParameterWarning) as caught:
+        llm.chat(user, temperature=0)
+        llm.complete("hi", max_tokens=5)
+        list(llm.stream_chat(user, top_p=0.9))
+        await llm.acomplete("hi", seed=1)
+
+    assert [str(w.message).split(" is ")[0] for w in caught] == [
+        "Assisterr call(temperature=...)", "Assisterr call(max_tokens=...)",
+        "Assisterr call(top_p=...)", "Assisterr call(seed=...)"]
+    assert {w.filename for w in caught} == {__file__}  # the lines that passed them
+    assert [r.body for r in assisterr_emulator.chat_requests()] == [{"query": "hi"}] * 4
 
 
 def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
