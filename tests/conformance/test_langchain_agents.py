@@ -7,9 +7,11 @@ import warnings
 from typing import Any
 
 from langchain.agents import create_agent
+from langchain.agents.middleware import LLMToolSelectorMiddleware
 from langchain.agents.structured_output import ProviderStrategy, ToolStrategy
 from langchain_core.messages import AIMessage, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langgraph.checkpoint.memory import InMemorySaver
 from pydantic import BaseModel
 
 from assisterr_emulator import EmulatorServer
@@ -150,3 +152,52 @@ def test_bind_tools_without_parallel_tool_calls(assisterr_emulator: EmulatorServ
     assert [c["name"] for chunk in streamed for c in chunk.tool_calls] == ["add"]
     queries = [r.query for r in assisterr_emulator.chat_requests()]
     assert "one tool at a time" not in queries[0] and "one tool at a time" in queries[1]
+
+
+@pattern("LangChain", "create_agent with a checkpointer",
+         "a thread's second turn sees the first, tool call and result included")
+def test_create_agent_with_a_checkpointer(assisterr_emulator: EmulatorServer) -> None:
+    agent = create_agent(model_on(assisterr_emulator), tools=[get_weather, add],
+                         checkpointer=InMemorySaver())
+    thread: Any = {"configurable": {"thread_id": "ada"}}
+    agent.invoke({"messages": [("user", "What is 2 plus 40?")]}, thread)
+    state = agent.invoke({"messages": [("user", "What was my first question?")]}, thread)
+    assert state["messages"][-1].text == 'Your first question was: "What is 2 plus 40?"'
+    assert kinds(state["messages"]) == [HumanMessage, AIMessage, ToolMessage, AIMessage,
+                                        HumanMessage, AIMessage]
+    last = assisterr_emulator.chat_requests()[-1].query
+    assert "Tool result (add): 42" in last and last.endswith("User: What was my first question?")
+
+
+@pattern("LangChain", "create_agent with LLMToolSelectorMiddleware",
+         "before each model call a structured answer picks the tools (a choice of described "
+         "constants); only those are offered")
+def test_create_agent_with_a_tool_selector(assisterr_emulator: EmulatorServer) -> None:
+    model = model_on(assisterr_emulator)
+    agent = create_agent(model, tools=[get_weather, add, multiply],
+                         middleware=[LLMToolSelectorMiddleware(model=model, max_tools=1)])
+    state = agent.invoke({"messages": [("user", "What is 2 plus 40?")]})
+    assert state["messages"][1].tool_calls[0]["args"] == {"a": 2, "b": 40}
+    assert state["messages"][-1].text == f"Hello from {HANDLE}! The tool returned: 42"
+    queries = [r.query for r in assisterr_emulator.chat_requests()]  # a selection per step
+    assert len(queries) == 4 and all("select the most relevant tools" in q for q in queries[::2])
+    for offered in queries[1::2]:
+        assert "- add: " in offered and "- get_weather: " not in offered
+        assert "- multiply: " not in offered
+
+
+@pattern("LangChain", "langgraph create_react_agent with response_format",
+         "a last structured call reads the answer from the tool results")
+def test_create_react_agent_with_response_format(assisterr_emulator: EmulatorServer) -> None:
+    class Sum(BaseModel):
+        result: int
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        from langgraph.prebuilt import create_react_agent
+
+        agent = create_react_agent(model_on(assisterr_emulator), tools=[add],
+                                   response_format=Sum)
+    state = agent.invoke({"messages": [("user", "What is 2 plus 40?")]})
+    assert state["structured_response"] == Sum(result=42)
+    assert len(assisterr_emulator.chat_requests()) == 3
