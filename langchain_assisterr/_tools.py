@@ -35,7 +35,8 @@ class CallInstructions:
 
     text: str | None = None
     tools: tuple[ToolSpec, ...] | None = None
-    """The tools to look for in the reply; None when no tools are offered."""
+    """The tools to look for in the reply; None when no tools are offered (also with
+    ``tool_choice="none"``)."""
     json_answer: JsonAnswer | None = None
     """The JSON answer a ``response_format`` asks for; None when none is."""
     parallel: bool = True
@@ -53,7 +54,9 @@ class CallInstructions:
         if kwargs.get("tools"):
             tools = tuple(ToolSpec.from_openai(tool) for tool in kwargs["tools"])
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
-            if choice != "none":
+            if choice == "none":  # no tool offered: the reply is prose, streamed as it comes
+                tools = None
+            else:
                 parts.append(tool_instructions(tools, choice, tool_template, parallel=parallel))
         answer = JsonAnswer.from_response_format(kwargs.get("response_format"))
         if answer is not None:

@@ -201,3 +201,16 @@ def test_create_react_agent_with_response_format(assisterr_emulator: EmulatorSer
     state = agent.invoke({"messages": [("user", "What is 2 plus 40?")]})
     assert state["structured_response"] == Sum(result=42)
     assert len(assisterr_emulator.chat_requests()) == 3
+
+
+@pattern("LangChain", 'bind_tools(tool_choice="none")', "no tool offered: the answer streams "
+         "token by token and is not read for calls")
+def test_bind_tools_with_tool_choice_none(assisterr_emulator: EmulatorServer) -> None:
+    call = '{"tool_calls": [{"name": "add", "arguments": {"a": 2, "b": 40}}]}'
+    assisterr_emulator.set_responder([f"The format is {call} and more.", "Forty two."])
+    llm = model_on(assisterr_emulator).bind_tools([add], tool_choice="none")
+    told = llm.invoke("How do I call add?")
+    chunks = [chunk.text for chunk in llm.stream("What is 2 plus 40?")]
+    assert told.text == f"The format is {call} and more." and not told.tool_calls
+    assert chunks[:2] == ["Forty", " two."]
+    assert "You can use these tools" not in assisterr_emulator.chat_requests()[0].query

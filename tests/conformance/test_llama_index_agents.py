@@ -180,3 +180,18 @@ async def test_function_agent_with_memory(assisterr_emulator: EmulatorServer) ->
     assert last.endswith("User: What was my first question?")
     assert [m.role.value for m in memory.get_all()] == [
         "user", "assistant", "tool", "assistant", "user", "assistant"]
+
+
+@pattern("LlamaIndex", 'chat_with_tools(tool_choice="none")', "no tool offered: the answer "
+         "streams as it comes, braces and all, and is not read for calls")
+def test_chat_with_tools_and_tool_choice_none(assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.set_responder([f"Use {calls(('multiply', {'a': 6, 'b': 7}))}."] * 2)
+    llm = make_llm(assisterr_emulator)
+
+    told = llm.chat_with_tools(TOOLS, "How do I multiply?", tool_choice="none")
+    streamed = list(llm.stream_chat_with_tools(TOOLS, "How do I multiply?", tool_choice="none"))
+
+    assert llm.get_tool_calls_from_response(told, error_on_no_tool_call=False) == []
+    assert str(told.message.content).startswith('Use {"tool_calls"')
+    assert [r.delta for r in streamed][:2] == ["Use", ' {"tool_calls":']
+    assert "You can use these tools" not in (assisterr_emulator.chat_requests()[0].query or "")
