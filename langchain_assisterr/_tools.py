@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk, InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
+from assisterr_core import InvalidRequestError
 from assisterr_core.chat import (
     JSON_OBJECT_PROMPT,
     ToolSpec,
@@ -52,7 +53,7 @@ class CallInstructions:
         tools = None
         parallel = kwargs.get("parallel_tool_calls") is not False
         if kwargs.get("tools"):
-            tools = tuple(ToolSpec.from_openai(tool) for tool in kwargs["tools"])
+            tools = tuple(_tool_spec(tool) for tool in kwargs["tools"])
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
             if choice == "none":  # no tool offered: the reply is prose, streamed as it comes
                 tools = None
@@ -63,6 +64,20 @@ class CallInstructions:
             parts.append(JSON_OBJECT_PROMPT if answer.schema is None
                          else json_instructions(answer.schema, json_template))
         return cls("\n\n".join(parts) or None, tools, answer, parallel)
+
+
+def _tool_spec(tool: Any) -> ToolSpec:
+    """A tool as ``bind_tools`` binds it (an OpenAI-shaped dict), or as a call may pass it
+    itself: a LangChain tool, a pydantic model, a function."""
+    if isinstance(tool, Mapping):
+        return ToolSpec.from_openai(tool)
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    try:
+        return ToolSpec.from_openai(convert_to_openai_tool(tool))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise InvalidRequestError(
+            "tools", f"{type(tool).__name__} is not a tool: {error}"[:300]) from error
 
 
 def tool_call_fields(
