@@ -243,12 +243,16 @@ async def _chat_stream(request: web.Request) -> web.StreamResponse:
     if fault is not None and fault.stall:
         await asyncio.sleep(fault.stall)
     scale = state.config.replay_time_scale
-    for index, data in enumerate(writes):
-        pause = pattern.gap_before(index) * scale + (state.config.chunk_delay if index else 0.0)
-        if pause:
-            await asyncio.sleep(pause)
-        await response.write(data)
-    await response.write_eof()
+    try:
+        for index, data in enumerate(writes):
+            pause = pattern.gap_before(index) * scale + (state.config.chunk_delay if index
+                                                         else 0.0)
+            if pause:
+                await asyncio.sleep(pause)
+            await response.write(data)
+        await response.write_eof()
+    except ConnectionResetError:  # aiohttp's ClientConnectionResetError is one
+        pass  # the client stopped reading (a stop sequence, a break): nothing to report
     return response
 
 

@@ -41,14 +41,16 @@ def default_responder(request: ResponderRequest) -> str:
     """Deterministic replies: plays tool calls, recalls the first question, else echoes.
 
     Queries that carry the core's tool or JSON instructions, or LlamaIndex's ReAct format,
-    are answered by :mod:`.play`.
+    are answered by :mod:`.play` (tools offered but none fitting, it answers as below).
     It reads earlier turns from the session history, or from a transcript rendered into
-    the query ("User: ..." lines), so memory works in both modes.
+    the query ("User: ..." lines), so memory works in both modes; only the newest user
+    message asks for the first question. A retrieval prompt is answered from its context,
+    else its question line is echoed.
     """
     played = play_tools(request.query, request.handle) or play_react(request.query, request.handle)
     if played is not None:
         return played
-    if _FIRST_QUESTION.search(request.query):
+    if _FIRST_QUESTION.search(_newest_user_message(request.query)):
         earlier = [text for role, text in request.history if role == "user"]
         if not earlier:
             earlier = _TRANSCRIPT_USER.findall(request.query)[:-1]
@@ -58,9 +60,17 @@ def default_responder(request: ResponderRequest) -> str:
     grounded = _answer_from_context(request.query)
     if grounded:
         return f"Hello from {request.handle}! From the context: {grounded}"
-    last_line = request.query.strip().splitlines()[-1]
+    questions = _QUESTION_LINE.findall(request.query)
+    last_line = questions[-1] if questions else request.query.strip().splitlines()[-1]
     last_line = last_line.removeprefix(_USER_LABEL)
     return f"Hello from {request.handle}! You said: {last_line}"
+
+
+def _newest_user_message(query: str) -> str:
+    """What the user asks now: the text after a transcript's last "User:" label (earlier
+    turns may ask other things), else the whole query."""
+    labels = list(_TRANSCRIPT_USER.finditer(query))
+    return query[labels[-1].start():] if labels else query
 
 
 def _answer_from_context(query: str) -> str | None:

@@ -5,11 +5,11 @@ sampling controls the API lacks (a warning), and misspelt names (an error). Pure
 from __future__ import annotations
 
 import difflib
-import inspect
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError, warn_ignored_parameters
+from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError
+from assisterr_core.chat import warn_ignored_at_caller
 from assisterr_core.transport import handle_name_from_env
 
 MODEL_NAMES = ("model", "model_name", "handle_name")
@@ -44,14 +44,7 @@ def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]
 def warn_ignored(owner: str, names: Collection[str]) -> None:
     """The core's warning for parameters the API has no control for, pointed at the line
     of the caller's own code (past pydantic's and the frameworks' frames)."""
-    if not names:
-        return
-    frame = inspect.currentframe()
-    frame = frame.f_back if frame else None  # the caller of this function
-    level = 3  # 1: warn_ignored_parameters, 2: this function, 3: its caller
-    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in _LIBRARIES:
-        frame, level = frame.f_back, level + 1
-    warn_ignored_parameters(owner, names, stacklevel=level)
+    warn_ignored_at_caller(owner, names, libraries=_LIBRARIES)
 
 
 def sampling_arguments(kwargs: Mapping[str, Any]) -> list[str]:

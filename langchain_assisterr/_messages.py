@@ -1,9 +1,11 @@
 """LangChain messages to the core's role-and-text turns, and recorded turns back to messages.
 
 The Assisterr API takes text only: images, audio and files are refused with
-:class:`~assisterr_core.UnsupportedContentError` rather than dropped. Earlier tool calls
-are written back as the tool instructions ask for them and tool results become "tool" turns, so the
-next query shows the model what it asked for and what came back.
+:class:`~assisterr_core.UnsupportedContentError` rather than dropped; an earlier model's
+reasoning blocks are not part of the conversation and are left out. Earlier tool calls
+are written back as the tool instructions ask for them and tool results become "tool" turns
+named after their tool, so the next query shows the model what it asked for and what came
+back.
 """
 
 from __future__ import annotations
@@ -25,18 +27,34 @@ from assisterr_core import ChatTurn, HistoryMessage, UnsupportedContentError
 from assisterr_core.chat import render_tool_calls
 
 _TEXT_BLOCK_TYPES = ("text", "text-plain")
-# Blocks that repeat an AI message's tool calls (which are rendered from ``tool_calls``).
-_TOOL_CALL_BLOCK_TYPES = ("tool_call", "tool_call_chunk", "invalid_tool_call", "tool_use",
-                          "function_call")
+# Blocks of an AI message that are not sent: its tool calls (rendered from ``tool_calls``)
+# and a model's reasoning (langchain's v1 blocks, Anthropic's thinking), which is not part
+# of the conversation; LlamaIndex's ThinkingBlock is skipped likewise.
+_SKIPPED_AI_BLOCK_TYPES = ("tool_call", "tool_call_chunk", "invalid_tool_call", "tool_use",
+                           "function_call", "reasoning", "thinking", "redacted_thinking")
 
 
 def to_chat_turns(messages: Sequence[BaseMessage]) -> list[ChatTurn]:
-    """Convert a conversation, message by message, keeping the order."""
-    return [to_chat_turn(message, index) for index, message in enumerate(messages)]
+    """Convert a conversation, message by message, keeping the order. A tool result without
+    a name is named after the tool whose call its ``tool_call_id`` answers."""
+    tool_names: dict[str, str] = {}  # call id -> tool name, to label the results
+    turns: list[ChatTurn] = []
+    for index, message in enumerate(messages):
+        if isinstance(message, AIMessage):
+            for call in [*message.tool_calls, *message.invalid_tool_calls]:
+                if call["id"] and call["name"]:
+                    tool_names[call["id"]] = call["name"]
+        turn = to_chat_turn(message, index)
+        if isinstance(message, ToolMessage) and not message.name:
+            turn = ChatTurn("tool", turn.text,
+                            tool_names.get(message.tool_call_id, message.tool_call_id))
+        turns.append(turn)
+    return turns
 
 
 def to_chat_turn(message: BaseMessage, index: int = 0) -> ChatTurn:
-    """One message as a turn; raises for content the API cannot carry."""
+    """One message as a turn; raises for content the API cannot carry. A tool result is
+    named after its tool, else its call id (:func:`to_chat_turns` finds the tool)."""
     for message_type, convert in _CONVERTERS:
         if isinstance(message, message_type):
             return convert(message, index)
@@ -50,7 +68,7 @@ def message_text(message: BaseMessage, index: int = 0) -> str:
     content = message.content
     if isinstance(content, str):
         return content
-    skipped = _TOOL_CALL_BLOCK_TYPES if isinstance(message, AIMessage) else ()
+    skipped = _SKIPPED_AI_BLOCK_TYPES if isinstance(message, AIMessage) else ()
     parts: list[str] = []
     for block in content:
         if isinstance(block, str):

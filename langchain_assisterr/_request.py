@@ -41,7 +41,8 @@ def merge_stop(*stops: object) -> list[str]:
 @dataclass(frozen=True)
 class ChatRequest:
     """One chat call: the SLM, the query, the session (if any), the stop sequences, the
-    tools whose calls the reply may carry and the JSON answer it should hold."""
+    tools whose calls the reply may carry (several, or one), and the JSON answer it should
+    hold."""
 
     handle: str
     query: str
@@ -49,6 +50,7 @@ class ChatRequest:
     stop: tuple[str, ...] = ()
     tools: tuple[ToolSpec, ...] | None = None
     json_answer: JsonAnswer | None = None
+    parallel: bool = True
 
     @classmethod
     def build(
@@ -74,7 +76,8 @@ class ChatRequest:
             query = render_query(_with_system(turns, asked.text), template)
         else:
             query = session_query(turns, template, instructions=asked.text)
-        return cls(handle, query, session_id, tuple(stop), asked.tools, asked.json_answer)
+        return cls(handle, query, session_id, tuple(stop), asked.tools, asked.json_answer,
+                   asked.parallel)
 
     def metadata(self, **extra: Any) -> dict[str, Any]:
         """``response_metadata`` of a finished reply."""
@@ -107,7 +110,7 @@ class ChatRequest:
         JSON alone (as a provider's native structured output would be: ``json.loads`` reads
         it), and the reply as written goes under ``response_metadata["reply_text"]``.
         """
-        fields = tool_call_fields(text, self.tools)
+        fields = tool_call_fields(text, self.tools, parallel=self.parallel)
         if self.json_answer is None or fields["tool_calls"] or fields["invalid_tool_calls"]:
             return fields, {}
         answer = self.json_answer.answer_text(text)

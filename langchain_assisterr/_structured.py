@@ -8,15 +8,19 @@ and top-level types.
 
 from __future__ import annotations
 
-from operator import itemgetter
 from typing import Any, Literal
 
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForChainRun,
+    CallbackManagerForChainRun,
+)
 from langchain_core.exceptions import OutputParserException
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.output_parsers import BaseOutputParser
 from langchain_core.outputs import ChatGeneration, Generation
-from langchain_core.runnables import Runnable, RunnableMap, RunnablePassthrough
+from langchain_core.runnables import Runnable, RunnableConfig, RunnableSerializable
+from langchain_core.runnables.config import patch_config
 from langchain_core.utils.function_calling import convert_to_json_schema, convert_to_openai_tool
 from langchain_core.utils.pydantic import is_basemodel_subclass
 
@@ -121,8 +125,42 @@ def structured_output(
                                     from_tool_call=method == "function_calling")
     if not include_raw:
         return llm | parser
-    parsed = RunnablePassthrough.assign(parsed=itemgetter("raw") | parser,
-                                        parsing_error=lambda _: None)
-    unparsed = RunnablePassthrough.assign(parsed=lambda _: None)
-    return RunnableMap(raw=llm) | parsed.with_fallbacks([unparsed],
-                                                        exception_key="parsing_error")
+    return llm | RawAndParsed(parser=parser)
+
+
+class RawAndParsed(RunnableSerializable[BaseMessage, dict[str, Any]]):
+    """``include_raw=True``: the reply as ``{"raw", "parsed", "parsing_error"}``.
+
+    One step, not langchain's usual ``RunnablePassthrough.assign(...).with_fallbacks(...)``:
+    when streamed, that yields ``{"raw": ...}`` first, and a fallback cannot take over after
+    a first chunk, so a reply that did not parse raised out of ``stream``/``astream`` instead
+    of coming back under ``parsing_error``. The parser still runs as a child run.
+    """
+
+    parser: StructuredAnswerParser
+
+    def invoke(self, input: BaseMessage, config: RunnableConfig | None = None,
+               **kwargs: Any) -> dict[str, Any]:
+        return self._call_with_config(self._read, input, config, run_type="parser")
+
+    async def ainvoke(self, input: BaseMessage, config: RunnableConfig | None = None,
+                      **kwargs: Any) -> dict[str, Any]:
+        return await self._acall_with_config(self._aread, input, config, run_type="parser")
+
+    def _read(self, raw: BaseMessage, run_manager: CallbackManagerForChainRun,
+              config: RunnableConfig) -> dict[str, Any]:
+        try:
+            parsed = self.parser.invoke(
+                raw, patch_config(config, callbacks=run_manager.get_child()))
+        except Exception as error:  # what langchain's fallback catches, too
+            return {"raw": raw, "parsed": None, "parsing_error": error}
+        return {"raw": raw, "parsed": parsed, "parsing_error": None}
+
+    async def _aread(self, raw: BaseMessage, run_manager: AsyncCallbackManagerForChainRun,
+                     config: RunnableConfig) -> dict[str, Any]:
+        try:
+            parsed = await self.parser.ainvoke(
+                raw, patch_config(config, callbacks=run_manager.get_child()))
+        except Exception as error:
+            return {"raw": raw, "parsed": None, "parsing_error": error}
+        return {"raw": raw, "parsed": parsed, "parsing_error": None}

@@ -16,6 +16,7 @@ from typing import Any
 from langchain_core.messages import AIMessageChunk, InvalidToolCall, ToolCall
 from langchain_core.messages.tool import invalid_tool_call, tool_call, tool_call_chunk
 
+from assisterr_core import InvalidRequestError
 from assisterr_core.chat import (
     JSON_OBJECT_PROMPT,
     ToolSpec,
@@ -35,32 +36,57 @@ class CallInstructions:
 
     text: str | None = None
     tools: tuple[ToolSpec, ...] | None = None
-    """The tools to look for in the reply; None when no tools are offered."""
+    """The tools to look for in the reply; None when no tools are offered (also with
+    ``tool_choice="none"``)."""
     json_answer: JsonAnswer | None = None
     """The JSON answer a ``response_format`` asks for; None when none is."""
+    parallel: bool = True
+    """Whether a reply may carry several calls (``parallel_tool_calls=False``: one)."""
 
     @classmethod
     def from_kwargs(
         cls, kwargs: Mapping[str, Any], *, tool_template: str, json_template: str
     ) -> CallInstructions:
-        """Read the ``tools``/``tool_choice`` and ``response_format`` bound to a call."""
+        """Read the ``tools``/``tool_choice``/``parallel_tool_calls`` and ``response_format``
+        bound to a call."""
         parts: list[str] = []
         tools = None
+        parallel = kwargs.get("parallel_tool_calls") is not False
         if kwargs.get("tools"):
-            tools = tuple(ToolSpec.from_openai(tool) for tool in kwargs["tools"])
+            tools = tuple(_tool_spec(tool) for tool in kwargs["tools"])
             choice = tool_choice_name(kwargs.get("tool_choice"), [t.name for t in tools])
-            if choice != "none":
-                parts.append(tool_instructions(tools, choice, tool_template))
+            if choice == "none":  # no tool offered: the reply is prose, streamed as it comes
+                tools = None
+            else:
+                parts.append(tool_instructions(tools, choice, tool_template, parallel=parallel))
         answer = JsonAnswer.from_response_format(kwargs.get("response_format"))
         if answer is not None:
             parts.append(JSON_OBJECT_PROMPT if answer.schema is None
                          else json_instructions(answer.schema, json_template))
-        return cls("\n\n".join(parts) or None, tools, answer)
+        return cls("\n\n".join(parts) or None, tools, answer, parallel)
 
 
-def tool_call_fields(text: str, tools: Sequence[ToolSpec] | None) -> dict[str, Any]:
+def _tool_spec(tool: Any) -> ToolSpec:
+    """A tool as ``bind_tools`` binds it (an OpenAI-shaped dict), or as a call may pass it
+    itself: a LangChain tool, a pydantic model, a function."""
+    if isinstance(tool, Mapping):
+        return ToolSpec.from_openai(tool)
+    from langchain_core.utils.function_calling import convert_to_openai_tool
+
+    try:
+        return ToolSpec.from_openai(convert_to_openai_tool(tool))
+    except (ValueError, TypeError, AttributeError) as error:
+        raise InvalidRequestError(
+            "tools", f"{type(tool).__name__} is not a tool: {error}"[:300]) from error
+
+
+def tool_call_fields(
+    text: str, tools: Sequence[ToolSpec] | None, *, parallel: bool = True
+) -> dict[str, Any]:
     """An AI message's ``content``, ``tool_calls`` and ``invalid_tool_calls`` for a reply
-    (no calls are looked for when ``tools`` is None)."""
+    (no calls are looked for when ``tools`` is None). Without ``parallel``, only the first
+    call is kept: the first valid one, else the first invalid one (as LlamaIndex's
+    ``allow_parallel_tool_calls=False`` does)."""
     if tools is None:
         return {"content": text, "tool_calls": [], "invalid_tool_calls": []}
     reply = parse_tool_reply(text, tools)
@@ -70,6 +96,8 @@ def tool_call_fields(text: str, tools: Sequence[ToolSpec] | None) -> dict[str, A
         invalid_tool_call(name=c.name, args=c.arguments, id=c.id, error=c.error)
         for c in reply.invalid
     ]
+    if not parallel:
+        calls, invalid = calls[:1], ([] if calls else invalid[:1])
     return {"content": reply.text, "tool_calls": calls, "invalid_tool_calls": invalid}
 
 

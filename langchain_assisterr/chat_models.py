@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +49,9 @@ from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
 from ._tools import CallInstructions
+
+CHARS_PER_TOKEN = 4.0
+"""The token counts' rule of thumb (langchain-core's approximate counter's default)."""
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -284,7 +288,8 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
     ``assisterr_core.Llama3Template()`` gives Llama-3 headers."""
     tool_prompt_template: str = TOOL_PROMPT_TEMPLATE
     """Instructions for bound tools: a ``str.format`` template with ``{tools}`` (the
-    listing) and ``{choice}`` (the tool-choice sentence); double literal braces. Replies are
+    listing), ``{choice}`` (the tool-choice sentence) and optionally ``{calls}`` (several
+    calls at once, or one); double literal braces. Replies are
     read forgivingly, but the template should still ask for ``{"tool_calls": [...]}``."""
     json_prompt_template: str = JSON_PROMPT_TEMPLATE
     """Instructions of ``with_structured_output``: a ``str.format`` template with
@@ -383,6 +388,28 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
         """The SLM's handle name (``model``), under ChatOpenAI's name for it."""
         return self.model
 
+    def get_num_tokens(self, text: str) -> int:
+        """About how many tokens ``text`` is: the SLM's tokenizer is not published, so this
+        counts four characters a token (langchain-core's default would need
+        ``transformers`` and GPT-2's vocabulary). With ``custom_get_token_ids``, that."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens(text)
+        return math.ceil(len(text) / CHARS_PER_TOKEN)
+
+    def get_num_tokens_from_messages(
+        self, messages: list[BaseMessage], tools: Sequence[Any] | None = None
+    ) -> int:
+        """About how many tokens ``messages`` (and ``tools``) are, by langchain-core's
+        ``count_tokens_approximately``, as :meth:`get_num_tokens` counts: what
+        ``trim_messages(token_counter=model)`` and agent middleware call. With
+        ``custom_get_token_ids``, langchain-core's count on those ids."""
+        if self.custom_get_token_ids is not None:
+            return super().get_num_tokens_from_messages(messages, tools)
+        from langchain_core.messages.utils import count_tokens_approximately
+
+        return count_tokens_approximately(messages, chars_per_token=CHARS_PER_TOKEN,
+                                          tools=list(tools) if tools else None)
+
     def _resolve_model_profile(self) -> ModelProfile:
         """What the SLM can do through this class (langchain-core's hook for partners)."""
         return assisterr_profile()
@@ -423,7 +450,8 @@ class ChatAssisterr(TravelsAsSettings, BaseChatModel):
         ``tool_choice``: None/"auto" (the model decides), "any"/"required" (some tool),
         a tool name or ``{"type": "function", "function": {"name": ...}}`` (that tool),
         True (the only tool), "none" (no tool offered). The SLM is asked, not forced: a
-        reply without a call is plain content.
+        reply without a call is plain content. ``parallel_tool_calls=False`` (a keyword
+        bound with the tools) asks for one call per reply and keeps only the first.
         """
         from langchain_core.utils.function_calling import convert_to_openai_tool
 

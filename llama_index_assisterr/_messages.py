@@ -8,7 +8,7 @@ turns named after their tool, so the next query shows the model what it asked an
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from llama_index.core.base.llms.types import (
@@ -65,6 +65,23 @@ def chat_query(
                   len(turns))
         turns.insert(at, ChatTurn("system", instructions))
     return render_query(turns, template)
+
+
+def prompt_hook_template(
+    messages_to_prompt: Callable[[Sequence[ChatMessage]], str],
+) -> QueryTemplate:
+    """A query template that hands the turns to a LlamaIndex ``messages_to_prompt`` as chat
+    messages (a tool result keeps its tool's name under ``additional_kwargs["name"]``)."""
+
+    def render(turns: Sequence[ChatTurn]) -> str:
+        return messages_to_prompt([
+            ChatMessage(role=turn.role,
+                        content=turn.text,
+                        additional_kwargs={"name": turn.name} if turn.name else {})
+            for turn in turns
+        ])
+
+    return render
 
 
 def completion_query(

@@ -61,18 +61,21 @@ class ToolRequest:
 
     @classmethod
     def from_kwargs(cls, kwargs: Mapping[str, Any]) -> ToolRequest | None:
-        """Read ``tools``, ``tool_choice``, ``tool_required`` and ``parallel_tool_calls``."""
+        """Read ``tools``, ``tool_choice``, ``tool_required`` and ``parallel_tool_calls``;
+        None when no tool is offered (none given, or ``tool_choice="none"``: the reply is
+        prose, streamed as it comes and not read for calls)."""
         if not kwargs.get("tools"):
             return None
         tools = tuple(tool_spec(tool) for tool in kwargs["tools"])
         choice = tool_choice_name(kwargs.get("tool_choice"), [tool.name for tool in tools],
                                   required=bool(kwargs.get("tool_required")))
+        if choice == "none":
+            return None
         return cls(tools, choice, bool(kwargs.get("parallel_tool_calls", True)))
 
-    def instructions(self, template: str) -> str | None:
-        """The instructions for the query; none when the choice is "none"."""
-        return None if self.choice == "none" else tool_instructions(self.tools, self.choice,
-                                                                      template)
+    def instructions(self, template: str) -> str:
+        """The instructions for the query."""
+        return tool_instructions(self.tools, self.choice, template, parallel=self.parallel)
 
     def message(self, text: str) -> ChatMessage:
         """The reply as an assistant message: its prose, then one block per call it holds.

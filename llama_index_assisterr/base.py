@@ -11,6 +11,9 @@ from collections.abc import AsyncGenerator, AsyncIterator, Generator, Iterator, 
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from llama_index.core.base.llms.generic_utils import (
+    messages_to_prompt as generic_messages_to_prompt,
+)
 from llama_index.core.base.llms.types import (
     ChatMessage,
     ChatResponse,
@@ -52,6 +55,7 @@ from assisterr_core.chat import (
     acut_stream,
     cut_stream,
     stop_sequences,
+    warn_ignored_at_caller,
 )
 from assisterr_core.transport import (
     DEFAULT_MAX_RETRIES,
@@ -68,7 +72,7 @@ from assisterr_core.transport import (
     handle_name_from_env,
 )
 
-from ._messages import chat_query, completion_query
+from ._messages import chat_query, completion_query, prompt_hook_template
 from ._responses import (
     ChatAssembler,
     CompletionAssembler,
@@ -98,6 +102,9 @@ if TYPE_CHECKING:
 
 Model = TypeVar("Model", bound=BaseModel)
 dispatcher = get_dispatcher(__name__)
+CALL_LIBRARIES = frozenset({"llama_index", "llama_index_instrumentation", "workflows",
+                            "llama_index_assisterr", "assisterr_core", "pydantic", "asyncio"})
+"""Packages whose frames a per-call warning skips, to point at the caller's own line."""
 SENT_TEXT_FIELDS = ("system_prompt", "tool_prompt_template", "json_prompt_template")
 """Fields whose text goes into queries: checked when the LLM is built."""
 
@@ -176,6 +183,10 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
             them, LLMs and chat models with equal settings share their clients.
         session_id: a server-side session to talk in.
         query_template: renders a conversation into the query (e.g. ``Llama3Template()``).
+        messages_to_prompt: LlamaIndex's own hook, in place of ``query_template``: a function
+            of the chat messages (the system prompt and any tool instructions among them as
+            system messages) that returns the query. ``completion_to_prompt`` rewrites a
+            completion's prompt before the system prompt is put in front of it.
         tool_prompt_template: the instructions that offer tools.
         json_prompt_template: the instructions that ask for a JSON answer.
         context_window: tokens the SLM reads at most (the API does not say).
@@ -296,8 +307,8 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
     )
     tool_prompt_template: str = Field(
         default=TOOL_PROMPT_TEMPLATE,
-        description="Offers tools in chat_with_tools; a str.format template with {tools} and "
-        "{choice}.",
+        description="Offers tools in chat_with_tools; a str.format template with {tools}, "
+        "{choice} and optionally {calls}.",
     )
     json_prompt_template: str = Field(
         default=JSON_PROMPT_TEMPLATE,
@@ -364,6 +375,11 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
                 raise InvalidRequestError(
                     "api_key", f"is not set: pass api_key=... or set {ENV_API_KEY}"
                 )
+            if (kwargs.get("messages_to_prompt") is not None
+                    and kwargs.get("query_template") is not None):
+                raise InvalidRequestError(
+                    "messages_to_prompt", "give it or query_template, not both: each renders "
+                    "the conversation into the query")
             for name in SENT_TEXT_FIELDS:
                 if isinstance(kwargs.get(name), str) and kwargs[name].strip():
                     check_query(kwargs[name], name)  # a lone surrogate cannot be sent
@@ -601,13 +617,26 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
         session_id, stop = self._call_options(kwargs)
         tools = ToolRequest.from_kwargs(kwargs)
         query = chat_query(
-            messages, self.query_template,
+            messages, self._chat_template(),
             system_prompt=self.system_prompt, in_session=session_id is not None,
             instructions=tools.instructions(self.tool_prompt_template) if tools else None,
         )
         return PreparedQuery(query, session_id, stop, tools)
 
+    def _chat_template(self) -> QueryTemplate:
+        """What renders a chat call's turns: ``messages_to_prompt`` when one was given (the
+        hook LlamaIndex's local-model LLMs take), else ``query_template``."""
+        if self.messages_to_prompt in (None, generic_messages_to_prompt):
+            return self.query_template
+        return prompt_hook_template(self.messages_to_prompt)
+
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
+        """The call's session and stop sequences; sampling controls get the warning they get
+        at construction (pointed at the caller's line), and nothing is sent for them."""
+        warn_ignored_at_caller(
+            "Assisterr call",
+            [name for name in SAMPLING_PARAMETERS.intersection(kwargs) if kwargs[name] is not None],
+            libraries=CALL_LIBRARIES)
         session_id = kwargs.get("session_id", self.session_id)
         return session_id, stop_sequences(kwargs.get("stop")) or None
 

@@ -22,7 +22,12 @@ from .json_answers import (
     parse_json_answer,
     schema_problem,
 )
-from .parameters import SAMPLING_PARAMETERS, IgnoredParameterWarning, warn_ignored_parameters
+from .parameters import (
+    SAMPLING_PARAMETERS,
+    IgnoredParameterWarning,
+    warn_ignored_at_caller,
+    warn_ignored_parameters,
+)
 from .prompt import (
     TRANSCRIPT_HEADING,
     TRANSCRIPT_LABELS,
@@ -38,6 +43,7 @@ from .prompt import (
 from .stop import StopSequenceCutter, acut_stream, cut_at_stop, cut_stream, stop_sequences
 from .tool_calls import (
     NO_DESCRIPTION,
+    TOOL_CALLS_SENTENCES,
     TOOL_CHOICE_SENTENCES,
     TOOL_LISTING,
     TOOL_PROMPT_TEMPLATE,
@@ -56,6 +62,7 @@ __all__ = [
     "JSON_PROMPT_TEMPLATE",
     "NO_DESCRIPTION",
     "SAMPLING_PARAMETERS",
+    "TOOL_CALLS_SENTENCES",
     "TOOL_CHOICE_SENTENCES",
     "TOOL_LISTING",
     "TOOL_PROMPT_TEMPLATE",
@@ -92,5 +99,6 @@ __all__ = [
     "tool_choice_name",
     "tool_instructions",
     "transcript_template",
+    "warn_ignored_at_caller",
     "warn_ignored_parameters",
 ]

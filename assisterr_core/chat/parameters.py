@@ -6,8 +6,9 @@ names each one (never an error, never silently), and nothing is sent for them.
 
 from __future__ import annotations
 
+import inspect
 import warnings
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 
 SAMPLING_PARAMETERS = frozenset({
     "temperature", "top_p", "top_k", "min_p", "typical_p",
@@ -32,3 +33,19 @@ def warn_ignored_parameters(owner: str, names: Iterable[str], *, stacklevel: int
             IgnoredParameterWarning,
             stacklevel=stacklevel,
         )
+
+
+def warn_ignored_at_caller(owner: str, names: Collection[str], *,
+                           libraries: Collection[str]) -> None:
+    """:func:`warn_ignored_parameters`, pointed at the first frame outside ``libraries``
+    (top-level package names): the caller's own line, however many framework and
+    integration frames lie between."""
+    if not names:
+        return
+    frame = inspect.currentframe()
+    frame = frame.f_back if frame else None  # the caller of this function
+    level = 3  # 1: warn_ignored_parameters, 2: this function, 3: its caller
+    while frame is not None and frame.f_globals.get("__name__", "").partition(".")[0] in libraries:
+        frame, level = frame.f_back, level + 1
+    del frame
+    warn_ignored_parameters(owner, names, stacklevel=level)

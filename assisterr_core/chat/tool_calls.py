@@ -28,11 +28,12 @@ TOOL_PROMPT_TEMPLATE = """You can use these tools:
 {choice}
 To call tools, reply with only this JSON object and nothing else:
 {{"tool_calls": [{{"name": "<tool name>", "arguments": {{<arguments as JSON>}}}}]}}
-List several calls in "tool_calls" to call several tools at once.
+{calls}
 Tool results come back in the conversation as "Tool result" lines: use them to answer."""
 """The instructions for offered tools: a ``str.format`` template with ``{tools}`` (one
-:data:`TOOL_LISTING` per tool) and ``{choice}`` (a sentence of :data:`TOOL_CHOICE_SENTENCES`);
-literal braces doubled."""
+:data:`TOOL_LISTING` per tool), ``{choice}`` (a sentence of :data:`TOOL_CHOICE_SENTENCES`)
+and, optionally, ``{calls}`` (a sentence of :data:`TOOL_CALLS_SENTENCES`: several calls
+at once or one); literal braces doubled."""
 
 TOOL_LISTING = "- {name}: {description}\n  arguments (JSON schema): {parameters}"
 """One tool in the instructions' list (its description on one line)."""
@@ -43,6 +44,13 @@ TOOL_CHOICE_SENTENCES = {
     "named": 'You must call the tool "{name}" now.',
 }
 """What the instructions say for each tool choice ("named": one tool, by ``{name}``)."""
+
+TOOL_CALLS_SENTENCES = {
+    "parallel": 'List several calls in "tool_calls" to call several tools at once.',
+    "single": 'Put only one call in "tool_calls": call one tool at a time.',
+}
+"""What the instructions say about several calls in one reply: allowed ("parallel"), or
+not ("single": a framework's ``parallel_tool_calls=False``)."""
 
 NO_DESCRIPTION = "(no description)"
 
@@ -101,9 +109,10 @@ class ToolReply:
 
 def tool_instructions(
     tools: Sequence[ToolSpec], tool_choice: str | None = None,
-    template: str = TOOL_PROMPT_TEMPLATE,
+    template: str = TOOL_PROMPT_TEMPLATE, *, parallel: bool = True,
 ) -> str:
-    """The instructions that offer ``tools``; ``tool_choice`` is auto, any/required or a name."""
+    """The instructions that offer ``tools``; ``tool_choice`` is auto, any/required or a name;
+    ``parallel=False`` asks for one call per reply."""
     listing = "\n".join(
         TOOL_LISTING.format(
             name=tool.name,
@@ -115,7 +124,8 @@ def tool_instructions(
     )
     mode = "any" if tool_choice == "required" else tool_choice or "auto"
     choice = TOOL_CHOICE_SENTENCES.get(mode) or TOOL_CHOICE_SENTENCES["named"].format(name=mode)
-    return template.format(tools=listing, choice=choice)
+    calls = TOOL_CALLS_SENTENCES["parallel" if parallel else "single"]
+    return template.format(tools=listing, choice=choice, calls=calls)
 
 
 def tool_choice_name(tool_choice: object, names: Sequence[str], *, required: bool = False) -> str:

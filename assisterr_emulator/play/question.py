@@ -52,7 +52,7 @@ _TOKEN = re.compile(r"-?\d+(?:\.\d+)?|[^\W\d_]+(?:'[^\W\d_]+)?", re.UNICODE)
 _QUOTED = re.compile(r"(?<!\w)'([^']+)'(?!\w)|\"([^\"]+)\"|“([^”]+)”")
 _CAPITALISED = re.compile(r"\b[A-Z][\w-]*(?:'s)?(?:\s+[A-Z][\w-]*(?:'s)?)*")
 _PLACE_PREPOSITIONS = frozenset({"in", "at", "to", "from", "near", "around", "into"})
-_SENTENCE_END = re.compile(r"[.!?:;]\s*$")
+_SENTENCE_END = re.compile(r"[.!?:;]\s*$|\n\s*$")  # a sentence's end, or a line's
 # Capitalised, but formats a request mentions ("as JSON"), not names.
 _FORMAT_WORDS = word_set("json xml yaml csv html markdown sql api url pdf")
 _NAMING = re.compile(r"\b(?:named|called|titled|name is)\s*$", re.I)  # before a quoted name
@@ -131,9 +131,9 @@ class Question:
 
 
 def _names(text: str) -> list[Phrase]:
-    """Capitalised names. A sentence's first word is capitalised anyway: unless it is a
-    possessive, it is split off as an "opener" (a last resort), or dropped when it is a
-    common word."""
+    """Capitalised names. A sentence's (or a line's) first word is capitalised anyway:
+    unless it is a possessive, it is split off as an "opener" (a last resort), or dropped
+    when it is a common word."""
     found: list[Phrase] = []
     for match in _CAPITALISED.finditer(text):
         words = match.group().split()

@@ -3,7 +3,8 @@ structured answers. Generic: the schema's own names and descriptions steer it.
 
 String fields take quoted text and capitalised names, a place for a field about places
 ("city", "destination"), a possessive for an owner, the question itself for a query; numbers
-go to numeric fields in order; an enum takes the value the question names. A required field
+go to numeric fields in order; an enum (or a choice of constants) takes the value the
+question names, else the one whose description fits it best. A required field
 the question cannot fill gets a stand-in (counted in :attr:`SchemaFiller.guesses`); an
 optional one is left out.
 """
@@ -30,6 +31,7 @@ _FIELD_KINDS: tuple[tuple[str, frozenset[str], tuple[str, ...]], ...] = (
                       "keyword term sentence phrase body request"), ("quoted",)),
 )
 _ANY_PHRASE = ("quoted", "name", "place", "owner", "opener")
+_DESCRIBED = "x-option-descriptions"  # an enum made of described constants (anyOf/oneOf)
 # Specific fields choose first, so that a generic one does not take their phrase.
 _ORDER = {"place": 0, "owner": 1, "expression": 2, "name": 3, "scalar": 4, "string": 5,
           "text": 6, "array": 7, "object": 8}
@@ -51,7 +53,7 @@ class SchemaFiller:
         if "const" in schema:
             return schema["const"]
         if "enum" in schema:
-            return self._enum(list(schema["enum"]), required)
+            return self._enum(list(schema["enum"]), required, schema.get(_DESCRIBED) or {})
         kind = _json_type(schema)
         if kind == "object":
             return self._object(schema, required)
@@ -108,12 +110,21 @@ class SchemaFiller:
         self.guesses += 1
         return False
 
-    def _enum(self, options: list[Any], required: bool) -> Any:
-        """The option the question names first (each once), else the first option."""
+    def _enum(self, options: list[Any], required: bool,
+              described: Mapping[str, str] | None = None) -> Any:
+        """The option the question names first (each once), else the one whose description
+        shares most words with it, else the first option."""
         order = self.question.order
         named = [(order.index(min(stems(option), key=order.index)), option)
                  for option in options if isinstance(option, str) and option not in self._named
                  and stems(option) and stems(option) <= self.question.words]
+        if not named and described:
+            scores = [(len(stems(described.get(option, "")) & self.question.words), -i, option)
+                      for i, option in enumerate(options)
+                      if isinstance(option, str) and option not in self._named]
+            score, _, best = max(scores, default=(0, 0, ""))
+            if score:
+                named = [(0, best)]
         if named:
             option = min(named, key=lambda item: item[0])[1]
             self._named.add(option)
@@ -174,6 +185,14 @@ class SchemaFiller:
             if key in schema:
                 options = [s for s in schema[key] if self._resolve(s).get("type") != "null"]
                 rest = {k: v for k, v in schema.items() if k != key}
+                consts = [self._resolve(s) for s in options]
+                if key != "allOf" and consts and all("const" in c for c in consts):
+                    # one of several constants (a choice among names): an enum whose
+                    # options' descriptions can steer the choice
+                    return {**rest, "type": _json_type(consts[0]),
+                            "enum": [c["const"] for c in consts],
+                            _DESCRIBED: {str(c["const"]): str(c.get("description", ""))
+                                         for c in consts}}
                 return self._flatten({**rest, **self._resolve(options[0])} if options
                                      else {**rest, "type": "null"})
         return schema

@@ -4,12 +4,13 @@ a query and answers them. No model runs here, and nothing is tuned to a particul
 - Tools offered and no result yet: call the tool whose name, description and parameters
   share the most word stems with the user's message (the one named by the tool choice;
   the best fit, else the first, when a call is required), with arguments filled from the
-  message by :mod:`.schema_filler`.
+  message by :mod:`.schema_filler`; when none fits and none is required, no call: the
+  default reply answers.
 - Tool results since the message: when a call is still required, call a tool not called
   yet (a structured-output tool, say) from the message and the results; else answer with a
   JSON value when one is asked for, or in plain text quoting the results.
 - A JSON value asked for (a schema, or "a JSON object" whose keys the message names in
-  quotes): an instance made the same way.
+  quotes or backticks): an instance made the same way, from the tool results first.
 
 Every marker it looks for is derived from the core's templates, never copied.
 """
@@ -43,18 +44,21 @@ _MUST_CALL = re.compile(template_pattern(TOOL_CHOICE_SENTENCES["named"], name='[
 _TOOL_LINE = re.compile(
     "^" + template_pattern(TOOL_LISTING, name=r"\S+", description=".*", parameters=r"\{.*\}")
     + "$", re.M)
-_QUOTED_KEY = re.compile(r"(?<!\w)['\"“]([A-Za-z_]\w*)['\"”](?!\w)")
+_QUOTED_KEY = re.compile(r"(?<!\w)['\"“`]([A-Za-z_]\w*)['\"”`](?!\w)")
 
 Tool = tuple[str, str, Any]
 """A tool as listed in a prompt: name, description, JSON schema of its arguments."""
 
 
 def play(query: str, handle: str) -> str | None:
-    """The reply a tool-using model would give, or None when the query has no instructions."""
+    """The reply a tool-using model would give, or None when the query has no instructions
+    or asks nothing of them (tools offered, none fitting: a plain answer is the caller's)."""
     asked = _read(query)
     if asked is None:
         return None
-    both = " ".join([asked.message, *asked.results])
+    # After tool calls, their results come first: the answer is in them, the question may
+    # hold other values ("What is 2 plus 40?" answered 42).
+    both = " ".join([*asked.results, asked.message])
     if asked.tools:
         call = _next_call(asked)
         if call is not None:
@@ -68,7 +72,7 @@ def play(query: str, handle: str) -> str | None:
         return json.dumps(_json_object(asked.object_keys, both), ensure_ascii=False)
     if asked.results:
         return f"Hello from {handle}! The tool returned: " + "; ".join(asked.results)
-    return f"Hello from {handle}! You said: {asked.message}"
+    return None
 
 
 def choose_tool(

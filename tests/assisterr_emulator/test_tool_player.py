@@ -16,6 +16,7 @@ from assisterr_core.chat import (
 )
 from assisterr_core.chat.prompt import ChatTurn, render_query
 from assisterr_emulator.play.tool_player import choose_tool, instance_of, play
+from assisterr_emulator.responders import ResponderRequest, default_responder
 
 
 def _tool(name: str, description: str, required: bool = True, **properties: Any) -> ToolSpec:
@@ -159,3 +160,51 @@ def test_the_instructions_words_without_a_schema_are_just_a_question() -> None:
     ask = json_instructions({}).split("{", 1)[0]
     assert play(f"{ask} {{not json", "h") is None
     assert play(f"Why does it say '{ask}'?", "h") is None
+
+
+def reply_to(query: str) -> str:
+    """The local server's default reply to a stateless query."""
+    return str(default_responder(ResponderRequest("h", query, None, ())))
+
+
+def test_tools_that_do_not_fit_leave_the_default_reply_which_recalls_the_first_question(
+) -> None:
+    def transcript(*turns: tuple[str, str]) -> str:
+        return render_query([("system", tool_instructions(TOOLS)), *turns])
+
+    first = ("user", "What is 2 plus 40?")
+    recalled = transcript(first, ("assistant", "42"), ("user", "What was my first question?"))
+    assert reply_to(recalled) == 'Your first question was: "What is 2 plus 40?"'
+    moved_on = render_query([("user", "Hi"), ("assistant", "Hello"),
+                             ("user", "What was my first question?"),
+                             ("assistant", 'Your first question was: "Hi"'),
+                             ("user", "Tell me a story")])
+    assert reply_to(moved_on) == "Hello from h! You said: Tell me a story"  # only the newest
+
+
+def test_a_json_answer_after_tool_results_takes_its_values_from_them_first() -> None:
+    called = ("assistant", render_tool_calls([{"name": "add", "args": {"a": 2, "b": 40}}]))
+    result = ChatTurn("tool", "42", name="add")
+    schema = {"type": "object", "required": ["result"], "properties": {"result": INTEGER}}
+    query = render_query([("system", json_instructions(schema)), ("user", "What is 2 plus 40?"),
+                          called, result, ("assistant", "It is 42.")])
+    assert json.loads(play(query, "h") or "") == {"result": 42}
+
+
+def test_a_choice_of_described_constants_is_read_like_an_enum() -> None:
+    choice = {"anyOf": [{"const": "get_weather", "description": "Get the weather in a city."},
+                        {"const": "add", "description": "Add two integers."},
+                        {"const": "lookup", "description": "Search the encyclopedia."}]}
+    schema = {"type": "object", "required": ["tools"],
+              "properties": {"tools": {"type": "array", "items": choice}}}
+    assert instance_of(schema, "What is 2 plus 40?") == {"tools": ["add"]}
+    assert instance_of(schema, "Search for whales") == {"tools": ["lookup"]}  # by description
+    assert instance_of(schema, "Hello")["tools"] == ["get_weather"]  # none fits: the first
+
+
+def test_json_keys_named_in_backticks_and_names_at_a_line_start() -> None:
+    query = (f"{JSON_OBJECT_PROMPT}\n\n"
+             "Tell me about Oslo, respond in JSON with `city` and `country` keys.")
+    assert set(json.loads(play(query, "h") or "")) == {"city", "country"}
+    pet = {"type": "object", "required": ["name"], "properties": {"name": STRING}}
+    assert instance_of(pet, "---\nGiven the text, the cat is Tom.") == {"name": "Tom"}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from langchain_core.caches import InMemoryCache
 from langchain_core.globals import set_llm_cache
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage, trim_messages
 from langchain_core.rate_limiters import InMemoryRateLimiter
 from langchain_core.runnables import ConfigurableField
 
@@ -89,3 +90,39 @@ def test_bind_stop(assisterr_emulator: EmulatorServer) -> None:
     assert stopped.invoke("hi").text == f"Hello from {HANDLE}"
     assert "".join(chunk.text for chunk in stopped.stream("hi")) == f"Hello from {HANDLE}"
     assert [r.body for r in assisterr_emulator.chat_requests()] == [{"query": "hi"}] * 2
+
+
+@pattern("LangChain", "trim_messages(token_counter=model)",
+         "get_num_tokens_from_messages counts approximately (the SLM's tokenizer is not "
+         "published), with no extra package; the trimmed history is sent")
+def test_trim_messages_with_the_model_as_token_counter(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    model = model_on(assisterr_emulator)
+    history = [SystemMessage("Be brief."), HumanMessage("Hi, I am Ada. " * 20),
+               AIMessage("Hello Ada! " * 20), HumanMessage("Where is Paris?")]
+    assert model.get_num_tokens("Where is Paris?") > 0
+    total = model.get_num_tokens_from_messages(history)
+    assert total > model.get_num_tokens_from_messages(history[-1:]) > 0
+    trimmer = trim_messages(max_tokens=total // 2, token_counter=model, strategy="last",
+                            include_system=True, start_on="human")
+    answer = (trimmer | model).invoke(history)
+    assert answer.text == f"Hello from {HANDLE}! You said: Where is Paris?"
+    assert assisterr_emulator.chat_requests()[0].query == "Be brief.\n\nWhere is Paris?"
+
+
+@pattern("LangChain", "a conversation from another model, with reasoning",
+         "an earlier AI turn's reasoning blocks (output_version v1, Anthropic thinking) are "
+         "not sent; its text is")
+def test_a_conversation_with_reasoning_blocks(assisterr_emulator: EmulatorServer) -> None:
+    thought = AIMessage(content=[
+        {"type": "reasoning", "reasoning": "The user greets me."},
+        {"type": "thinking", "thinking": "Be kind.", "signature": "abc"},
+        {"type": "redacted_thinking", "data": "xyz"},
+        {"type": "text", "text": "Hello Ada!"},
+    ])
+    reply = model_on(assisterr_emulator).invoke([HumanMessage("Hi, I am Ada."), thought,
+                                                 HumanMessage("Where is Paris?")])
+    assert reply.text == f"Hello from {HANDLE}! You said: Where is Paris?"
+    query = assisterr_emulator.chat_requests()[0].query
+    assert "Assistant: Hello Ada!\n" in query and "kind" not in query and "xyz" not in query

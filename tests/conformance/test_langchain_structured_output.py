@@ -75,3 +75,23 @@ def test_bind_response_format(assisterr_emulator: EmulatorServer) -> None:
         name="Tom", age=3)
     query = assisterr_emulator.chat_requests()[0].query
     assert query == f"{json_instructions(Pet.model_json_schema())}\n\nAnn's cat Tom is 3"
+
+
+@pattern("LangChain", "with_structured_output: include_raw, streamed",
+         "stream and astream end with raw, parsed and parsing_error, also when the reply "
+         "does not parse (no exception)")
+async def test_with_structured_output_include_raw_streamed(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    assisterr_emulator.set_responder(['{"name": "Tom", "age": 3}', "I'd rather not say."] * 2)
+    structured = model_on(assisterr_emulator).with_structured_output(Pet, include_raw=True)
+    good, bad = (list(structured.stream(q))[-1] for q in ("Ann's cat Tom is 3", "And Rex?"))
+    streamed = []
+    for question in ("Ann's cat Tom is 3", "And Rex?"):
+        streamed.append([chunk async for chunk in structured.astream(question)][-1])
+    agood, abad = streamed
+    for ok, failed in ((good, bad), (agood, abad)):
+        assert ok["parsed"] == Pet(name="Tom", age=3) and ok["parsing_error"] is None
+        assert json.loads(ok["raw"].text) == {"name": "Tom", "age": 3}
+        assert failed["parsed"] is None and failed["raw"].text == "I'd rather not say."
+        assert isinstance(failed["parsing_error"], OutputParserException)

@@ -14,6 +14,7 @@ from llama_index.core.agent.workflow import (
     ReActAgent,
     ToolCallResult,
 )
+from llama_index.core.memory import ChatMemoryBuffer
 from llama_index.core.query_engine import RouterQueryEngine
 from llama_index.core.selectors import LLMSingleSelector, PydanticSingleSelector
 from llama_index.core.tools import FunctionTool, QueryEngineTool
@@ -161,3 +162,36 @@ def test_router_with_a_pydantic_selector(assisterr_emulator: EmulatorServer) -> 
     assert "- SingleSelection: " in selection
     assert "You must call at least one of the tools now." in selection
     assert FRANCE in answer and SLMS not in answer
+
+
+@pattern("LlamaIndex", "FunctionAgent with ChatMemoryBuffer", "memory= across runs: the "
+         "second run's query carries the first run's turns, tool call and result included")
+async def test_function_agent_with_memory(assisterr_emulator: EmulatorServer) -> None:
+    agent = FunctionAgent(tools=TOOLS, llm=make_llm(assisterr_emulator))
+    memory = ChatMemoryBuffer.from_defaults(token_limit=2000)
+
+    first = await agent.run("Multiply 6 by 7", memory=memory)
+    second = await agent.run("What was my first question?", memory=memory)
+
+    assert str(first) == f"Hello from {HANDLE}! The tool returned: 42"
+    assert str(second) == 'Your first question was: "Multiply 6 by 7"'
+    last = assisterr_emulator.chat_requests()[-1].query or ""
+    assert "Tool result (multiply): 42" in last
+    assert last.endswith("User: What was my first question?")
+    assert [m.role.value for m in memory.get_all()] == [
+        "user", "assistant", "tool", "assistant", "user", "assistant"]
+
+
+@pattern("LlamaIndex", 'chat_with_tools(tool_choice="none")', "no tool offered: the answer "
+         "streams as it comes, braces and all, and is not read for calls")
+def test_chat_with_tools_and_tool_choice_none(assisterr_emulator: EmulatorServer) -> None:
+    assisterr_emulator.set_responder([f"Use {calls(('multiply', {'a': 6, 'b': 7}))}."] * 2)
+    llm = make_llm(assisterr_emulator)
+
+    told = llm.chat_with_tools(TOOLS, "How do I multiply?", tool_choice="none")
+    streamed = list(llm.stream_chat_with_tools(TOOLS, "How do I multiply?", tool_choice="none"))
+
+    assert llm.get_tool_calls_from_response(told, error_on_no_tool_call=False) == []
+    assert str(told.message.content).startswith('Use {"tool_calls"')
+    assert [r.delta for r in streamed][:2] == ["Use", ' {"tool_calls":']
+    assert "You can use these tools" not in (assisterr_emulator.chat_requests()[0].query or "")

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+
+from llama_index.core.query_engine import SubQuestionQueryEngine
+from llama_index.core.question_gen import LLMQuestionGenerator
+from llama_index.core.tools import QueryEngineTool
+
 from assisterr_emulator import EmulatorServer, ScriptedResponder
 
 from ._llama_index import FRANCE, HANDLE, SLMS, make_index, make_llm
@@ -74,3 +80,32 @@ async def test_async(assisterr_emulator: EmulatorServer) -> None:
 
     assert str(response) == GROUNDED
     assert [node.text for node in response.source_nodes] == [FRANCE]
+
+
+@pattern("LlamaIndex", "SubQuestionQueryEngine, LLM question generator",
+         "the sub-questions read from the SLM's JSON (scripted), each answered over its own "
+         "index, then combined")
+def test_sub_question_query_engine(assisterr_emulator: EmulatorServer) -> None:
+    # LlamaIndex's question generator asks for its own JSON: scripted, as a model would answer
+    plan = json.dumps({"items": [
+        {"sub_question": "What is the capital of France?", "tool_name": "france"},
+        {"sub_question": "What does Assisterr build?", "tool_name": "assisterr"}]})
+    script = ScriptedResponder([f"```json\n{plan}\n```", "Paris.", "Small language models.",
+                                "Paris; small language models."])
+    assisterr_emulator.set_responder(script)
+    llm = make_llm(assisterr_emulator)
+    tools = [QueryEngineTool.from_defaults(make_index(FRANCE).as_query_engine(llm=llm),
+                                           name="france", description="Facts about France"),
+             QueryEngineTool.from_defaults(make_index(SLMS).as_query_engine(llm=llm),
+                                           name="assisterr", description="Facts about Assisterr")]
+    engine = SubQuestionQueryEngine.from_defaults(
+        query_engine_tools=tools, llm=llm, question_gen=LLMQuestionGenerator.from_defaults(llm=llm),
+        use_async=False, verbose=False)
+
+    response = engine.query("What is the capital of France, and what does Assisterr build?")
+
+    assert str(response) == "Paris; small language models."
+    planning, france, assisterr, combined = script.queries
+    assert '"france": "Facts about France"' in planning
+    assert FRANCE in france and SLMS in assisterr and SLMS not in france
+    assert "Paris." in combined and "Small language models." in combined

@@ -6,8 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from llama_index.core.base.llms.types import ChatMessage
 
-from assisterr_core import AssisterrClient, IgnoredParameterWarning, InvalidRequestError
+from assisterr_core import (
+    AssisterrClient,
+    IgnoredParameterWarning,
+    InvalidRequestError,
+    Llama3Template,
+)
 from assisterr_emulator import EmulatorServer
 from llama_index_assisterr import Assisterr
 
@@ -39,6 +45,25 @@ def test_sampling_parameters_are_accepted_with_a_warning_naming_each(
     assert {w.filename for w in caught} == {str(ROOT / "tests/llama_index_assisterr/conftest.py")}
     assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"  # ported code runs
     assert "temperature" not in llm.model_dump()
+
+
+async def test_sampling_parameters_on_a_call_are_warned_about_at_the_calling_line(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    llm = make_llm(assisterr_emulator)
+    user = [ChatMessage(role="user", content="hi")]
+
+    with pytest.warns(IgnoredParameterWarning) as caught:
+        llm.chat(user, temperature=0)
+        llm.complete("hi", max_tokens=5)
+        list(llm.stream_chat(user, top_p=0.9))
+        await llm.acomplete("hi", seed=1)
+
+    assert [str(w.message).split(" is ")[0] for w in caught] == [
+        "Assisterr call(temperature=...)", "Assisterr call(max_tokens=...)",
+        "Assisterr call(top_p=...)", "Assisterr call(seed=...)"]
+    assert {w.filename for w in caught} == {__file__}  # the lines that passed them
+    assert [r.body for r in assisterr_emulator.chat_requests()] == [{"query": "hi"}] * 4
 
 
 def test_a_bad_handle_or_session_id_is_refused_when_the_llm_is_built(
@@ -82,3 +107,11 @@ def test_a_missing_key_or_unsendable_text_is_refused_when_the_llm_is_built(
                          base_url=assisterr_emulator.base_url) as client:
         llm = Assisterr(model=HANDLE, client=client)
         assert llm.complete("hi").text == f"Hello from {HANDLE}! You said: hi"
+
+
+def test_messages_to_prompt_and_a_query_template_together_are_refused(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    with pytest.raises(InvalidRequestError, match="or query_template, not both"):
+        make_llm(assisterr_emulator, messages_to_prompt=lambda messages: "q",
+                 query_template=Llama3Template())

@@ -43,8 +43,10 @@ def call(name: str, arguments: dict[str, Any]) -> str:
     return render_tool_calls([{"name": name, "arguments": arguments}])
 
 
-def instructions(choice: str | None = None) -> str:
-    return tool_instructions([tool_spec(tool) for tool in TOOLS], choice)
+def instructions(choice: str | None = None, *, parallel: bool = False) -> str:
+    """The tool instructions; one call per reply unless ``parallel`` (chat_with_tools'
+    default is allow_parallel_tool_calls=False, a FunctionAgent's True)."""
+    return tool_instructions([tool_spec(tool) for tool in TOOLS], choice, parallel=parallel)
 
 
 def calls_of(llm: Assisterr, response: ChatResponse) -> list[tuple[str, dict[str, Any]]]:
@@ -131,7 +133,8 @@ def test_a_function_agent_sees_its_earlier_calls_and_their_results(
         ("multiply", {"a": 6, "b": 7}, "42")]
     assert answer == f"Hello from {HANDLE}! The tool returned: 42"
     second = assisterr_emulator.chat_requests()[-1].query
-    assert second == (f"{instructions()}\n\nConversation so far:\nUser: Multiply 6 by 7\n"
+    assert second == (f"{instructions(parallel=True)}\n\nConversation so far:\n"
+                      "User: Multiply 6 by 7\n"
                       f"Assistant: {call('multiply', {'a': 6, 'b': 7})}\n"
                       "Tool result (multiply): 42")
 

@@ -15,6 +15,7 @@ import pytest
 from langchain.agents import create_agent
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
 from langchain_core.tools import tool
+from langchain_core.utils.function_calling import convert_to_openai_tool
 
 from assisterr_core import InvalidRequestError
 from assisterr_emulator import EmulatorServer
@@ -272,3 +273,13 @@ async def test_a_streaming_generate_reparses_the_whole_reply(
         assert error in (message.invalid_tool_calls[0]["error"] or "")
         assert message.invalid_tool_calls[0]["args"] == json.dumps(
             json.loads(reply)["tool_calls"][0]["arguments"])
+
+
+def test_tools_passed_to_a_call_are_taken_in_any_form_bind_tools_takes(
+    chat: ChatAssisterr,
+) -> None:
+    for tools in ([add], [convert_to_openai_tool(add)]):
+        reply = chat.invoke("What is 2 plus 40?", tools=tools)
+        assert [(c["name"], c["args"]) for c in reply.tool_calls] == [("add", {"a": 2, "b": 40})]
+    with pytest.raises(InvalidRequestError, match="tools: a tool needs a name"):
+        chat.invoke("hi", tools=[{"description": "nameless"}])
