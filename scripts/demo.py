@@ -18,25 +18,29 @@ from contextlib import ExitStack
 from typing import Any
 
 from demo_options import parse_demo_args
-from langchain.agents import create_agent
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.tools import tool
-from llama_index.core import Document, VectorStoreIndex
-from llama_index.core.embeddings import MockEmbedding
 
-from assisterr_core import (
-    APIConnectionError,
-    AssisterrClient,
-    AssisterrError,
-    AuthenticationError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-)
-from assisterr_emulator import EmulatorServer
-from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
-from llama_index_assisterr import Assisterr
+try:  # the frameworks take seconds to load: Ctrl-C meanwhile ends the demo quietly
+    from langchain.agents import create_agent
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.tools import tool
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+
+    from assisterr_core import (
+        APIConnectionError,
+        AssisterrClient,
+        AssisterrError,
+        AuthenticationError,
+        NotFoundError,
+        RateLimitError,
+        ServerError,
+    )
+    from assisterr_emulator import EmulatorServer
+    from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+    from llama_index_assisterr import Assisterr
+except KeyboardInterrupt:
+    sys.exit(130)
 
 DOCUMENTS = [
     "Assisterr hosts small language models (SLMs), each addressed by a handle name.",
@@ -44,6 +48,7 @@ DOCUMENTS = [
     "The Assisterr API takes one query string per request and answers with text.",
 ]
 Settings = dict[str, str]
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
 
 
 class Steps:
@@ -69,10 +74,12 @@ class Steps:
             return None
         try:
             return step(self.settings)
-        except (Exception, KeyboardInterrupt) as error:
+        except KeyboardInterrupt:  # not a failure: the clean-up still runs, then the demo ends
+            print("\ninterrupted", flush=True)
+            self.blocked_by = "interrupted"
+            raise
+        except Exception as error:
             self.report(title, error)
-            if isinstance(error, KeyboardInterrupt):
-                raise
             return None
 
     def report(self, title: str, error: BaseException) -> None:
@@ -229,4 +236,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nInterrupted (Ctrl-C).", flush=True)
+        sys.exit(INTERRUPTED)

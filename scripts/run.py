@@ -83,11 +83,31 @@ def pip_install(command: list[str], what: str) -> None:
         sys.exit(f"[setup] pip failed (exit {process.returncode}); its last lines are above")
 
 
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
+
+
 def run(*command: str) -> None:
+    """Run ``command`` and exit with its status if it fails. Ctrl-C reaches the command too
+    (the terminal interrupts the whole job): wait for it to finish its own clean-up, then
+    exit without a traceback of ours."""
     print(f"[run] {' '.join(command)}", flush=True)
-    completed = subprocess.run(command, cwd=ROOT)
-    if completed.returncode:
-        sys.exit(completed.returncode)
+    process = subprocess.Popen(command, cwd=ROOT)
+    try:
+        status = process.wait()
+    except KeyboardInterrupt:
+        status = wait_after_interrupt(process)
+    if status:
+        sys.exit(INTERRUPTED if status < 0 else status)
+
+
+def wait_after_interrupt(process: subprocess.Popen[bytes]) -> int:
+    """The status of ``process`` once it has ended; a second Ctrl-C stops it at once."""
+    try:
+        process.wait()
+    except KeyboardInterrupt:
+        process.kill()
+        process.wait()
+    return process.returncode or INTERRUPTED
 
 
 def usage_error(message: str) -> None:
@@ -134,4 +154,8 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    try:
+        main(sys.argv[1:])
+    except KeyboardInterrupt:  # during set-up: pip is stopped too, the next run installs again
+        print("\n[run] interrupted", file=sys.stderr)
+        sys.exit(INTERRUPTED)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -93,3 +94,71 @@ def test_demo_options_are_checked_before_any_set_up() -> None:
     refused = run_script("demo", "--bogus")
     assert refused.returncode == 2 and "unrecognized arguments: --bogus" in refused.stderr
     assert "[setup]" not in helped.stdout + refused.stdout
+
+
+def start_until(command: list[str], marker: str, **env_vars: str) -> subprocess.Popen[str]:
+    """Start ``command`` in its own process group (as a terminal's foreground job) and
+    return once it printed a line containing ``marker``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ASSISTERR_")}
+    env.update(env_vars)
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=True)
+    assert process.stdout is not None
+    seen = []
+    for line in process.stdout:
+        seen.append(line)
+        if marker in line:
+            return process
+    process.kill()
+    raise AssertionError(f"{marker!r} never printed:\n{''.join(seen)}{process.stderr.read()}")
+
+
+def press_ctrl_c(process: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """What a terminal does on Ctrl-C: SIGINT to the whole foreground process group."""
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    return process.returncode, out, err
+
+
+def test_ctrl_c_stops_the_demo_in_one_line_without_a_traceback() -> None:
+    with EmulatorServer(latency=300) as server:  # the first step waits until interrupted
+        process = start_until([sys.executable, str(DEMO)], "== LangChain: an LCEL chain",
+                              ASSISTERR_API_KEY="some-key", ASSISTERR_BASE_URL=server.base_url,
+                              ASSISTERR_HANDLE_NAME="my-slm")
+        status, out, err = press_ctrl_c(process)
+    assert status == 130, (out, err)
+    assert "Traceback" not in out + err
+    assert "FAILED" not in out  # an interruption is not a failed step
+    assert "Interrupted" in out + err
+    assert "No session was created." in out  # the clean-up still ran
+
+
+def test_ctrl_c_under_run_py_leaves_no_traceback_of_its_own() -> None:
+    child = ("import sys, time\ntry:\n    print('-'.join('ready'), flush=True)\n"
+             "    time.sleep(300)\nexcept KeyboardInterrupt:\n    sys.exit(130)\n")
+    driver = ("import sys; sys.path.insert(0, 'scripts'); import run; "
+              f"run.run(sys.executable, '-c', {child!r})")
+    process = start_until([sys.executable, "-c", driver], "r-e-a-d-y")
+    status, out, err = press_ctrl_c(process)
+    assert status == 130, (out, err)
+    assert "Traceback" not in out + err
+
+
+def test_ctrl_c_while_the_frameworks_load_ends_the_demo_quietly() -> None:
+    """The demo's imports take seconds: Ctrl-C then (here: on importing langchain's agents)
+    is no traceback either."""
+    driver = (
+        "import importlib.abc, os, runpy, signal, sys\n"
+        "class CtrlC(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path, target=None):\n"
+        "        if name == 'langchain.agents':\n"
+        "            os.kill(os.getpid(), signal.SIGINT)\n"
+        "sys.meta_path.insert(0, CtrlC())\n"
+        f"sys.path.insert(0, {str(DEMO.parent)!r})\n"
+        f"sys.argv = [{str(DEMO)!r}]\n"
+        f"runpy.run_path({str(DEMO)!r}, run_name='__main__')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True,
+                          timeout=300, check=False)
+    assert done.returncode == 130, done.stderr[-3000:]
+    assert "Traceback" not in done.stdout + done.stderr
