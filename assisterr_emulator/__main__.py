@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import math
 import signal
 import sys
 import threading
@@ -34,25 +35,24 @@ def main(argv: list[str] | None = None) -> None:
         description="Serve a local Assisterr-compatible API (in memory, for offline work).",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
     parser.add_argument("--api-key", default=None,
                         help="the only key accepted (default: any non-empty key)")
     parser.add_argument("--stream-format", choices=STREAM_FORMATS, default="json")
-    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
+    parser.add_argument("--chunk-delay", type=_seconds, default=0.0,
+                        help="seconds between chunks")
+    parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds before answering")
     parser.add_argument("--history-order", choices=("newest-first", "oldest-first"),
                         default="newest-first")
     parser.add_argument("--replay", metavar="RECORDING",
                         help="answer as the service in this assisterr-probe recording did: "
                              "stream framing and pacing, error bodies, history order, ids")
-    parser.add_argument("--time-scale", type=float, default=1.0,
+    parser.add_argument("--time-scale", type=_seconds, default=1.0,
                         help="with --replay: multiply the recorded gaps between stream "
                              "chunks (0: no waiting; default 1)")
     parser.add_argument("--log-requests", action="store_true",
                         help="print one line per request: method, path, status, milliseconds")
     args = parser.parse_args(argv)
-    if not args.time_scale >= 0:
-        parser.error("--time-scale must be >= 0")
     try:
         replay = load_profile(args.replay) if args.replay else None
     except RecordingError as exc:
@@ -83,6 +83,28 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
+
+
+def _port(text: str) -> int:
+    """A TCP port for ``--port``: 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0 picks a free port), got {text}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """A duration or factor: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
 
 
 def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> list[str]:

@@ -160,3 +160,17 @@ def test_a_busy_port_is_one_line_naming_it_and_the_fix() -> None:
         f"assisterr-emulator: port {port} on 127.0.0.1 is already in use (another emulator?):"
         " stop what holds it, or choose another with --port (--port 0 picks a free one)"]
 
+
+
+def test_out_of_range_numbers_are_usage_errors_naming_the_option() -> None:
+    """A port beyond 65535 or a negative delay is refused by the option parser (exit 2,
+    one line), not a traceback from the socket layer or a silently odd server."""
+    for args, option in [(["--port", "99999"], "--port"), (["--port", "-1"], "--port"),
+                         (["--chunk-delay", "-1"], "--chunk-delay"),
+                         (["--latency", "-0.5"], "--latency"),
+                         (["--latency", "nan"], "--latency")]:
+        done = subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert f"argument {option}:" in done.stderr.splitlines()[-1], done.stderr
