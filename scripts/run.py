@@ -115,6 +115,46 @@ def usage_error(message: str) -> None:
     sys.exit(2)
 
 
+TEST_HELP = """usage: python3 scripts/run.py test [PYTEST ARGS...]
+
+Lint (ruff), type checks (mypy), then the whole test suite (pytest), in .venv with the
+'test' extra. Arguments go to pytest, for example:
+  python3 scripts/run.py test tests/test_demo.py    one file
+  python3 scripts/run.py test -k readme             tests whose names match
+  python3 scripts/run.py test -m 'not slow'         without the notebooks, README blocks,
+                                                    demo and benchmark smoke tests
+pytest's own options: .venv/bin/python -m pytest --help (once set up)."""
+
+
+def check_options(job: str, rest: list[str]) -> None:
+    """Answer ``--help`` and refuse bad options with the job's own parser, which needs
+    nothing but the standard library, so that neither waits for the set-up."""
+    sys.path[:0] = [str(ROOT), str(ROOT / "scripts")]
+    if job == "demo":
+        from demo_options import parse_demo_args
+
+        parse_demo_args(rest)
+    elif job == "probe":
+        from assisterr_probe.cli import BadInput, check
+
+        try:
+            check(rest, quiet=True)
+        except BadInput as exc:
+            print(f"assisterr-probe: {exc}", file=sys.stderr)
+            sys.exit(2)
+    elif job == "bench":
+        from benchmarks.options import parse_bench_args
+
+        parse_bench_args(rest)
+    elif job == "notebooks":
+        from tests.notebooks.options import parse_notebooks_args
+
+        parse_notebooks_args(rest)
+    elif job == "test" and {"-h", "--help"} & set(rest):
+        print(TEST_HELP)
+        sys.exit(0)
+
+
 def main(argv: list[str]) -> None:
     if not argv:
         usage_error("no command given")
@@ -124,20 +164,7 @@ def main(argv: list[str]) -> None:
         return
     if job not in EXTRAS:
         usage_error(f"unknown command {job!r}")
-    if job == "demo":
-        sys.path.insert(0, str(ROOT / "scripts"))
-        from demo_options import parse_demo_args
-
-        parse_demo_args(rest)  # --help and bad options answered before any set-up
-    if job == "probe":
-        sys.path.insert(0, str(ROOT))
-        from assisterr_probe.cli import BadInput, check
-
-        try:
-            check(rest, quiet=True)  # --help and bad input answered before any set-up
-        except BadInput as exc:
-            print(f"assisterr-probe: {exc}", file=sys.stderr)
-            sys.exit(2)
+    check_options(job, rest)  # --help and bad options answered before any set-up
     python = str(ensure_env(EXTRAS[job]))
     if job == "demo":
         run(python, "scripts/demo.py", *rest)

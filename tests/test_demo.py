@@ -162,3 +162,25 @@ def test_ctrl_c_while_the_frameworks_load_ends_the_demo_quietly() -> None:
                           timeout=300, check=False)
     assert done.returncode == 130, done.stderr[-3000:]
     assert "Traceback" not in done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("command", ["bench", "notebooks", "test"])
+def test_every_commands_help_is_answered_before_any_set_up(command: str) -> None:
+    """`--help` is what a newcomer types first: it must not install hundreds of megabytes
+    (bench, notebooks), nor run the linters (test), before it answers."""
+    done = run_script(command, "--help")
+    assert done.returncode == 0, done.stderr
+    assert f"python3 scripts/run.py {command}" in done.stdout
+    assert "[setup]" not in done.stdout and "[run]" not in done.stdout
+    assert "--write" not in done.stdout  # run.py passes it: not the reader's to type
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["bench", "--only", "9"], "unknown figure"),
+    (["bench", "--bogus"], "unrecognized arguments: --bogus"),
+    (["notebooks", "no_such_notebook"], "no notebook named no_such_notebook"),
+])
+def test_bad_options_are_refused_before_any_set_up(args: list[str], says: str) -> None:
+    done = run_script(*args)
+    assert done.returncode == 2 and says in done.stderr, done.stderr
+    assert "[setup]" not in done.stdout and "[run]" not in done.stdout
