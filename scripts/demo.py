@@ -13,6 +13,7 @@ import asyncio
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
@@ -32,6 +33,8 @@ try:  # the frameworks take seconds to load: Ctrl-C meanwhile ends the demo quie
         AssisterrClient,
         AssisterrError,
         AuthenticationError,
+        ClientSettings,
+        InvalidRequestError,
         NotFoundError,
         RateLimitError,
         ServerError,
@@ -124,6 +127,11 @@ def connection(stack: ExitStack, *, local: bool) -> Settings:
         if not handle:
             sys.exit("Set ASSISTERR_HANDLE_NAME to the handle of the SLM to talk to "
                      "(or run the demo with --local).")
+        try:  # a setting every step would trip on: said once, before the steps
+            ClientSettings.resolve()
+        except InvalidRequestError as error:
+            sys.exit(f"{error}\n(the demo reads ASSISTERR_API_KEY and ASSISTERR_BASE_URL; "
+                     "--local uses the bundled local server instead)")
         print(f"Using the Assisterr API at {os.environ.get('ASSISTERR_BASE_URL', 'the public URL')}"
               f" with the SLM '{handle}'.")
         return {"model": handle}
@@ -210,6 +218,7 @@ def clean_up(settings: Settings, created: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_demo_args(argv)
+    warnings.filterwarnings("once", category=UserWarning)  # a settings warning once, not per step
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     with ExitStack() as stack:
         settings = connection(stack, local=args.local)

@@ -64,6 +64,17 @@ def test_an_unreachable_api_names_the_url_and_clean_up_does_not_hide_it() -> Non
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_base_url_without_scheme_stops_the_demo_once_with_the_url_to_write() -> None:
+    """A setting every step would trip on is reported once, before the steps, with the fix."""
+    done = run_demo(ASSISTERR_API_KEY="some-key", ASSISTERR_BASE_URL="127.0.0.1:8765",
+                    ASSISTERR_HANDLE_NAME="my-slm")
+    assert done.returncode == 1
+    assert "FAILED" not in done.stdout and "== " not in done.stdout  # no step ran
+    assert "ASSISTERR_BASE_URL" in done.stderr
+    assert "did you mean 'http://127.0.0.1:8765'?" in done.stderr
+    assert "Traceback" not in done.stdout + done.stderr
+
+
 def test_verbose_shows_the_traceback() -> None:
     with EmulatorServer(api_key="the-right-key") as server:
         done = run_demo("--verbose", ASSISTERR_API_KEY="a-wrong-key",
