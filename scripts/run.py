@@ -29,6 +29,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 VENV = ROOT / ".venv"
+NEEDED = (3, 10)  # the project's requires-python
 EXTRAS = {"demo": "demo", "test": "test", "bench": "bench", "probe": "demo", "notebooks": "test"}
 USAGE = __doc__.split("\n\n", 1)[1].rsplit("\n\n", 1)[0]
 
@@ -37,12 +38,34 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def stale_venv(path: Path) -> str | None:
+    """Why the virtual environment at ``path`` cannot serve: made by a Python older than the
+    project needs (a run with an old Python leaves one behind). None when it can, or when
+    its pyvenv.cfg does not say."""
+    try:
+        settings = (path / "pyvenv.cfg").read_text(encoding="utf-8")
+    except OSError:
+        return None
+    for line in settings.splitlines():
+        key, _, value = line.partition("=")
+        if key.strip() in ("version", "version_info"):
+            try:
+                made_with = tuple(int(part) for part in value.strip().split(".")[:2])
+            except ValueError:
+                return None
+            return f"it was made with Python {value.strip()}" if made_with < NEEDED else None
+    return None
+
+
 def ensure_env(extra: str) -> Path:
     """Create ``.venv`` and install the project with ``extra``, unless already up to date."""
     python = venv_python()
-    if not python.exists():
+    reason = stale_venv(VENV) if VENV.exists() else None
+    if reason:
+        print(f"[setup] making {VENV.name}/ again: {reason}", flush=True)
+    if reason or not python.exists():
         print(f"[setup] creating {VENV.name}/", flush=True)
-        venv.EnvBuilder(with_pip=True).create(VENV)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
     stamp = VENV / f".installed-{extra}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:
@@ -164,6 +187,12 @@ def main(argv: list[str]) -> None:
         return
     if job not in EXTRAS:
         usage_error(f"unknown command {job!r}")
+    if sys.version_info < NEEDED:
+        running = ".".join(str(part) for part in sys.version_info[:3])
+        print(f"run.py: the project needs Python {NEEDED[0]}.{NEEDED[1]} or newer; this is "
+              f"{running} ({sys.executable}). Run it with a newer one, e.g. python3.12.",
+              file=sys.stderr)
+        sys.exit(2)
     check_options(job, rest)  # --help and bad options answered before any set-up
     python = str(ensure_env(EXTRAS[job]))
     if job == "demo":

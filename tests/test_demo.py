@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -195,3 +197,36 @@ def test_bad_options_are_refused_before_any_set_up(args: list[str], says: str) -
     done = run_script(*args)
     assert done.returncode == 2 and says in done.stderr, done.stderr
     assert "[setup]" not in done.stdout and "[run]" not in done.stdout
+
+
+def load_run_py() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("run_py", RUN)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_run_py_refuses_a_python_older_than_the_project_needs_before_any_set_up() -> None:
+    """Else it builds .venv with that Python, and pip's refusal comes after the download."""
+    driver = ("import runpy, sys\n"
+              f"run = runpy.run_path({str(RUN)!r})\n"
+              "main = run['main']\n"
+              "main.__globals__['ensure_env'] = lambda extra: sys.exit('reached set-up')\n"
+              "sys.version_info = (3, 9, 18, 'final', 0)\n"
+              "main(['demo'])\n")
+    done = subprocess.run([sys.executable, "-c", driver], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 2, done.stderr
+    assert "reached set-up" not in done.stderr
+    assert "Python 3.10 or newer" in done.stderr and "3.9" in done.stderr
+
+
+def test_a_venv_made_by_a_too_old_python_is_made_again(tmp_path: Path) -> None:
+    """A .venv left by a run with Python 3.9 would fail every later run, whatever Python
+    runs run.py: it is recognised, to be made again."""
+    run = load_run_py()
+    (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.9.18\n")
+    assert "3.9" in run.stale_venv(tmp_path)
+    (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    assert run.stale_venv(tmp_path) is None
