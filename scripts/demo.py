@@ -17,6 +17,7 @@ import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 from demo_options import parse_demo_args
 
@@ -107,6 +108,9 @@ def hint_for(error: BaseException, settings: Settings) -> str:
         return ("the API refused the key: it comes from ASSISTERR_API_KEY; check that it is "
                 "a valid Assisterr API key")
     if isinstance(error, APIConnectionError):
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            return (f"nothing answers at {url}: start the local server there "
+                    "(assisterr-emulator), or run the demo with --local to let it start its own")
         return f"could not reach {url}: check the network, or ASSISTERR_BASE_URL"
     if isinstance(error, NotFoundError):
         return (f"check that ASSISTERR_HANDLE_NAME ({settings.get('model')!r}) names an SLM "

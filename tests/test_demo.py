@@ -66,6 +66,18 @@ def test_an_unreachable_api_names_the_url_and_clean_up_does_not_hide_it() -> Non
     assert "Traceback" not in done.stdout + done.stderr
 
 
+def test_a_local_server_that_is_not_running_is_named_as_such() -> None:
+    """The exports of the README's "Try it" left in the shell after the local server was
+    stopped: the hint says to start it again, or to let the demo start its own."""
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening
+        done = run_demo(ASSISTERR_API_KEY="anything", ASSISTERR_BASE_URL=url,
+                        ASSISTERR_HANDLE_NAME="my-slm")
+    (failure,) = [line for line in done.stdout.splitlines() if line.startswith("FAILED")]
+    assert "assisterr-emulator" in failure and "--local" in failure
+
+
 def test_a_base_url_without_scheme_stops_the_demo_once_with_the_url_to_write() -> None:
     """A setting every step would trip on is reported once, before the steps, with the fix."""
     done = run_demo(ASSISTERR_API_KEY="some-key", ASSISTERR_BASE_URL="127.0.0.1:8765",
