@@ -11,6 +11,7 @@ import math
 import signal
 import sys
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 from assisterr_core.transport import (
     API_KEY_HEADER,
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"assisterr-emulator: {_cannot_listen(args.host, args.port, exc)}")
     lines = startup_lines(server.base_url, key_given=args.api_key is not None,
                           logging_requests=args.log_requests)
+    local_url = _loopback_url(server.base_url)
+    if local_url != server.base_url:  # every interface: this machine reaches it on loopback
+        lines = [lines[0] + " (every interface)",
+                 *(line.replace(server.base_url, local_url) for line in lines[1:])]
     print("\n".join(lines), flush=True)
     if replay is not None:
         print(f"  replaying {replay.source}", flush=True)
@@ -126,6 +131,17 @@ def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> 
         "  Ctrl-C stops it" + ("" if logging_requests else
                                "; --log-requests prints one line per request"),
     ]
+
+
+def _loopback_url(base_url: str) -> str:
+    """``base_url`` with a wildcard host (0.0.0.0, ::) replaced by loopback's address: the
+    URL a client on this machine uses (the key is sent there without a plain-http warning)."""
+    parts = urlsplit(base_url)
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(  # noqa: S104 (a URL, no bind)
+        parts.hostname or "")
+    if loopback is None:
+        return base_url
+    return urlunsplit(parts._replace(netloc=f"{loopback}:{parts.port}"))
 
 
 def _print_requests() -> None:
