@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -57,6 +58,19 @@ def stale_venv(path: Path) -> str | None:
     return None
 
 
+def create_venv() -> None:
+    """Make ``.venv`` with pip in it, or exit saying why; a half-made one is removed (it would
+    fail every later run)."""
+    try:
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    except (OSError, subprocess.CalledProcessError) as exc:
+        shutil.rmtree(VENV, ignore_errors=True)
+        sys.exit(f"[setup] could not create {VENV.name}/ with pip in it ({exc}). On Debian and "
+                 f"Ubuntu, venv's pip comes in a package of its own: sudo apt install "
+                 f"python3-venv (or python{sys.version_info[0]}.{sys.version_info[1]}-venv), "
+                 "then run this again.")
+
+
 def ensure_env(extra: str) -> Path:
     """Create ``.venv`` and install the project with ``extra``, unless already up to date."""
     python = venv_python()
@@ -65,7 +79,7 @@ def ensure_env(extra: str) -> Path:
         print(f"[setup] making {VENV.name}/ again: {reason}", flush=True)
     if reason or not python.exists():
         print(f"[setup] creating {VENV.name}/", flush=True)
-        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+        create_venv()
     stamp = VENV / f".installed-{extra}"
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     if not stamp.exists() or stamp.read_text() != digest:

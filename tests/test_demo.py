@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 
@@ -242,3 +243,29 @@ def test_a_venv_made_by_a_too_old_python_is_made_again(tmp_path: Path) -> None:
     assert "3.9" in run.stale_venv(tmp_path)
     (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
     assert run.stale_venv(tmp_path) is None
+
+
+def test_a_python_without_ensurepip_is_told_what_to_install_and_leaves_no_half_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Debian and Ubuntu ship venv without pip (python3-venv is a package of its own): the
+    set-up says so, and removes the environment it could not finish, which would otherwise
+    fail every later run with 'No module named pip'."""
+    run = load_run_py()
+
+    class NoEnsurepip:
+        def __init__(self, **options: Any) -> None:
+            pass
+
+        def create(self, path: Path) -> None:
+            (path / "bin").mkdir(parents=True)
+            (path / "bin" / "python").write_text("")
+            raise subprocess.CalledProcessError(1, ["python", "-m", "ensurepip"])
+
+    monkeypatch.setattr(run, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(run.venv, "EnvBuilder", NoEnsurepip)
+    with pytest.raises(SystemExit) as exited:
+        run.ensure_env("demo")
+    said = f"{exited.value.code}"
+    assert "python3-venv" in said and "Traceback" not in said
+    assert not (tmp_path / ".venv").exists()
