@@ -63,6 +63,9 @@ def create_venv() -> None:
     fail every later run)."""
     try:
         venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    except KeyboardInterrupt:
+        shutil.rmtree(VENV, ignore_errors=True)
+        raise
     except (OSError, subprocess.CalledProcessError) as exc:
         shutil.rmtree(VENV, ignore_errors=True)
         sys.exit(f"[setup] could not create {VENV.name}/ with pip in it ({exc}). On Debian and "

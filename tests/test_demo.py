@@ -269,3 +269,24 @@ def test_a_python_without_ensurepip_is_told_what_to_install_and_leaves_no_half_v
     said = f"{exited.value.code}"
     assert "python3-venv" in said and "Traceback" not in said
     assert not (tmp_path / ".venv").exists()
+
+
+def test_ctrl_c_while_the_venv_is_made_leaves_no_half_venv(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run = load_run_py()
+
+    class Interrupted:
+        def __init__(self, **options: Any) -> None:
+            pass
+
+        def create(self, path: Path) -> None:
+            (path / "bin").mkdir(parents=True)
+            (path / "bin" / "python").write_text("")  # pip not installed yet
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(run, "VENV", tmp_path / ".venv")
+    monkeypatch.setattr(run.venv, "EnvBuilder", Interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run.ensure_env("demo")
+    assert not (tmp_path / ".venv").exists()
