@@ -239,9 +239,9 @@ def test_a_venv_made_by_a_too_old_python_is_made_again(tmp_path: Path) -> None:
     """A .venv left by a run with Python 3.9 would fail every later run, whatever Python
     runs run.py: it is recognised, to be made again."""
     run = load_run_py()
-    (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.9.18\n")
+    (tmp_path / "pyvenv.cfg").write_text("home = python-home\nversion = 3.9.18\n")
     assert "3.9" in run.stale_venv(tmp_path)
-    (tmp_path / "pyvenv.cfg").write_text("home = /usr/bin\nversion = 3.11.7\n")
+    (tmp_path / "pyvenv.cfg").write_text("home = python-home\nversion = 3.11.7\n")
     assert run.stale_venv(tmp_path) is None
 
 
