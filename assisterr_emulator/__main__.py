@@ -7,9 +7,11 @@ import argparse
 import contextlib
 import errno
 import logging
+import math
 import signal
 import sys
 import threading
+from urllib.parse import urlsplit, urlunsplit
 
 from assisterr_core.transport import (
     API_KEY_HEADER,
@@ -34,25 +36,24 @@ def main(argv: list[str] | None = None) -> None:
         description="Serve a local Assisterr-compatible API (in memory, for offline work).",
     )
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+    parser.add_argument("--port", type=_port, default=8765, help="0 picks a free port")
     parser.add_argument("--api-key", default=None,
                         help="the only key accepted (default: any non-empty key)")
     parser.add_argument("--stream-format", choices=STREAM_FORMATS, default="json")
-    parser.add_argument("--chunk-delay", type=float, default=0.0, help="seconds between chunks")
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds before answering")
+    parser.add_argument("--chunk-delay", type=_seconds, default=0.0,
+                        help="seconds between chunks")
+    parser.add_argument("--latency", type=_seconds, default=0.0, help="seconds before answering")
     parser.add_argument("--history-order", choices=("newest-first", "oldest-first"),
                         default="newest-first")
     parser.add_argument("--replay", metavar="RECORDING",
                         help="answer as the service in this assisterr-probe recording did: "
                              "stream framing and pacing, error bodies, history order, ids")
-    parser.add_argument("--time-scale", type=float, default=1.0,
+    parser.add_argument("--time-scale", type=_seconds, default=1.0,
                         help="with --replay: multiply the recorded gaps between stream "
                              "chunks (0: no waiting; default 1)")
     parser.add_argument("--log-requests", action="store_true",
                         help="print one line per request: method, path, status, milliseconds")
     args = parser.parse_args(argv)
-    if not args.time_scale >= 0:
-        parser.error("--time-scale must be >= 0")
     try:
         replay = load_profile(args.replay) if args.replay else None
     except RecordingError as exc:
@@ -75,6 +76,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(f"assisterr-emulator: {_cannot_listen(args.host, args.port, exc)}")
     lines = startup_lines(server.base_url, key_given=args.api_key is not None,
                           logging_requests=args.log_requests)
+    local_url = _loopback_url(server.base_url)
+    if local_url != server.base_url:  # every interface: this machine reaches it on loopback
+        lines = [lines[0] + " (every interface)",
+                 *(line.replace(server.base_url, local_url) for line in lines[1:])]
     print("\n".join(lines), flush=True)
     if replay is not None:
         print(f"  replaying {replay.source}", flush=True)
@@ -83,6 +88,28 @@ def main(argv: list[str] | None = None) -> None:
     with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
     server.stop()
+
+
+def _port(text: str) -> int:
+    """A TCP port for ``--port``: 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"must be 0 to 65535 (0 picks a free port), got {text}")
+    return port
+
+
+def _seconds(text: str) -> float:
+    """A duration or factor: a finite number >= 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0, got {text}")
+    return value
 
 
 def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> list[str]:
@@ -104,6 +131,17 @@ def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> 
         "  Ctrl-C stops it" + ("" if logging_requests else
                                "; --log-requests prints one line per request"),
     ]
+
+
+def _loopback_url(base_url: str) -> str:
+    """``base_url`` with a wildcard host (0.0.0.0, ::) replaced by loopback's address: the
+    URL a client on this machine uses (the key is sent there without a plain-http warning)."""
+    parts = urlsplit(base_url)
+    loopback = {"0.0.0.0": "127.0.0.1", "::": "[::1]"}.get(  # noqa: S104 (a URL, no bind)
+        parts.hostname or "")
+    if loopback is None:
+        return base_url
+    return urlunsplit(parts._replace(netloc=f"{loopback}:{parts.port}"))
 
 
 def _print_requests() -> None:

@@ -43,7 +43,8 @@ class AppThread:
     @property
     def base_url(self) -> str:
         scheme = "https" if self.ssl_context is not None else "http"
-        return f"{scheme}://{self.host}:{self.port}"
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> AppThread:
         """Start serving; returns once the port accepts connections."""

@@ -7,7 +7,6 @@ a smoke run never overwrites the published figures.
 
 from __future__ import annotations
 
-import argparse
 import os
 import platform
 import sys
@@ -19,6 +18,8 @@ from pathlib import Path
 from . import fig_big_event, fig_fanout, fig_imports, fig_overhead, fig_scale, fig_stream, fig_ttft
 from .config import FULL, QUICK, Counts
 from .harness import Row
+from .options import FIGURES as FIGURE_NAMES
+from .options import parse_bench_args
 from .report import table, write_chart, write_json
 
 FIGURES: dict[str, Callable[[Counts], list[Row]]] = {
@@ -30,6 +31,7 @@ FIGURES: dict[str, Callable[[Counts], list[Row]]] = {
     "6": fig_big_event.run,
     "7": fig_scale.run,
 }
+assert set(FIGURES) == set(FIGURE_NAMES)
 RESULTS = Path(__file__).resolve().parent / "results"
 SCRATCH = RESULTS / "scratch"
 
@@ -52,18 +54,8 @@ def results_dir(*, quick: bool, only: list[str]) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="small counts, for a smoke run")
-    parser.add_argument("--only", default=",".join(FIGURES),
-                        help="comma-separated figures to run (default: all)")
-    parser.add_argument("--out", type=Path, default=None,
-                        help="where latest.json/png go (default: results/ for a full run of "
-                        "every figure, results/scratch/ otherwise)")
-    args = parser.parse_args(argv)
-    only = [k.strip() for k in args.only.split(",") if k.strip()]
-    unknown = [k for k in only if k not in FIGURES]
-    if unknown:
-        parser.error(f"unknown figures: {unknown}")
+    args = parse_bench_args(argv, prog="python -m benchmarks")
+    only = args.only
     args.out = args.out or results_dir(quick=args.quick, only=only)
     counts = QUICK if args.quick else FULL
     started = time.perf_counter()

@@ -13,30 +13,38 @@ import asyncio
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Callable
 from contextlib import ExitStack
 from typing import Any
+from urllib.parse import urlsplit
 
 from demo_options import parse_demo_args
-from langchain.agents import create_agent
-from langchain_core.output_parsers import StrOutputParser
-from langchain_core.prompts import ChatPromptTemplate
-from langchain_core.tools import tool
-from llama_index.core import Document, VectorStoreIndex
-from llama_index.core.embeddings import MockEmbedding
 
-from assisterr_core import (
-    APIConnectionError,
-    AssisterrClient,
-    AssisterrError,
-    AuthenticationError,
-    NotFoundError,
-    RateLimitError,
-    ServerError,
-)
-from assisterr_emulator import EmulatorServer
-from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
-from llama_index_assisterr import Assisterr
+try:  # the frameworks take seconds to load: Ctrl-C meanwhile ends the demo quietly
+    from langchain.agents import create_agent
+    from langchain_core.output_parsers import StrOutputParser
+    from langchain_core.prompts import ChatPromptTemplate
+    from langchain_core.tools import tool
+    from llama_index.core import Document, VectorStoreIndex
+    from llama_index.core.embeddings import MockEmbedding
+
+    from assisterr_core import (
+        APIConnectionError,
+        AssisterrClient,
+        AssisterrError,
+        AuthenticationError,
+        ClientSettings,
+        InvalidRequestError,
+        NotFoundError,
+        RateLimitError,
+        ServerError,
+    )
+    from assisterr_emulator import EmulatorServer
+    from langchain_assisterr import AssisterrChatMessageHistory, ChatAssisterr
+    from llama_index_assisterr import Assisterr
+except KeyboardInterrupt:
+    sys.exit(130)
 
 DOCUMENTS = [
     "Assisterr hosts small language models (SLMs), each addressed by a handle name.",
@@ -44,6 +52,7 @@ DOCUMENTS = [
     "The Assisterr API takes one query string per request and answers with text.",
 ]
 Settings = dict[str, str]
+INTERRUPTED = 130  # the shell's status for a command stopped by Ctrl-C
 
 
 class Steps:
@@ -69,10 +78,12 @@ class Steps:
             return None
         try:
             return step(self.settings)
-        except (Exception, KeyboardInterrupt) as error:
+        except KeyboardInterrupt:  # not a failure: the clean-up still runs, then the demo ends
+            print("\ninterrupted", flush=True)
+            self.blocked_by = "interrupted"
+            raise
+        except Exception as error:
             self.report(title, error)
-            if isinstance(error, KeyboardInterrupt):
-                raise
             return None
 
     def report(self, title: str, error: BaseException) -> None:
@@ -97,6 +108,9 @@ def hint_for(error: BaseException, settings: Settings) -> str:
         return ("the API refused the key: it comes from ASSISTERR_API_KEY; check that it is "
                 "a valid Assisterr API key")
     if isinstance(error, APIConnectionError):
+        if urlsplit(url).hostname in ("127.0.0.1", "localhost", "::1"):
+            return (f"nothing answers at {url}: start the local server there "
+                    "(assisterr-emulator), or run the demo with --local to let it start its own")
         return f"could not reach {url}: check the network, or ASSISTERR_BASE_URL"
     if isinstance(error, NotFoundError):
         return (f"check that ASSISTERR_HANDLE_NAME ({settings.get('model')!r}) names an SLM "
@@ -117,6 +131,11 @@ def connection(stack: ExitStack, *, local: bool) -> Settings:
         if not handle:
             sys.exit("Set ASSISTERR_HANDLE_NAME to the handle of the SLM to talk to "
                      "(or run the demo with --local).")
+        try:  # a setting every step would trip on: said once, before the steps
+            ClientSettings.resolve()
+        except InvalidRequestError as error:
+            sys.exit(f"{error}\n(the demo reads ASSISTERR_API_KEY and ASSISTERR_BASE_URL; "
+                     "--local uses the bundled local server instead)")
         print(f"Using the Assisterr API at {os.environ.get('ASSISTERR_BASE_URL', 'the public URL')}"
               f" with the SLM '{handle}'.")
         return {"model": handle}
@@ -203,6 +222,7 @@ def clean_up(settings: Settings, created: list[str]) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_demo_args(argv)
+    warnings.filterwarnings("once", category=UserWarning)  # a settings warning once, not per step
     color = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
     with ExitStack() as stack:
         settings = connection(stack, local=args.local)
@@ -229,4 +249,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt:
+        print("\nInterrupted (Ctrl-C).", flush=True)
+        sys.exit(INTERRUPTED)

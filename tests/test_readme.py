@@ -10,6 +10,8 @@ plugin loaded the way the README says. A block that cannot run offline carries
 
 from __future__ import annotations
 
+import ast
+import importlib.metadata
 import os
 import re
 import subprocess
@@ -17,10 +19,15 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
 from assisterr_core.transport import ENV_API_KEY, ENV_BASE_URL, ENV_HANDLE_NAME
 from assisterr_emulator import EmulatorServer
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+ROOT = Path(__file__).resolve().parents[1]
+README = ROOT / "README.md"
+PROJECT = "assisterr-integrations"
 FENCE = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
 NOT_RUN = re.compile(r"<!--\s*not run:\s*(\S.*?)\s*-->")
 FILE_NAME = re.compile(r"#\s*(\w+\.py)\b")
@@ -134,3 +141,63 @@ def test_blocks_are_read_with_their_heading_marker_and_file_name() -> None:
             "### C\n```python\n# conftest.py\npytest_plugins = []\n```\n```bash\nls\n```\n")
     assert [(b.heading, b.not_run, b.file_name) for b in python_blocks(text)] == [
         ("A", None, None), ("B", "needs a GPU", None), ("C", None, "conftest.py")]
+
+
+def installed_with(extra: str) -> set[str]:
+    """The distributions ``pip install ".[extra]"`` brings, dependencies of dependencies
+    included (read from this environment's metadata, so nothing is downloaded)."""
+    found: set[str] = set()
+    todo = [(PROJECT, frozenset({extra}))]
+    seen = set(todo)
+    while todo:
+        name, extras = todo.pop()
+        try:
+            requirements = importlib.metadata.requires(name) or []
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        for text in requirements:
+            requirement = Requirement(text)
+            marker = requirement.marker
+            if marker and not any(marker.evaluate({"extra": e}) for e in extras or {""}):
+                continue
+            wanted = (canonicalize_name(requirement.name), frozenset(requirement.extras))
+            found.add(wanted[0])
+            if wanted not in seen:
+                seen.add(wanted)
+                todo.append(wanted)
+    return found
+
+
+def imported_modules(code: str) -> set[str]:
+    """The top-level modules a block imports."""
+    names = set()
+    for node in ast.walk(ast.parse(code)):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.partition(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module.partition(".")[0])
+    return names
+
+
+def test_a_block_needing_more_than_the_all_extra_says_what_to_install() -> None:
+    """"Every python block runs in that shell": the shell of "Try it", with the `[all]`
+    extra. A block that imports anything else names it in its first line, with the pip
+    command that installs it."""
+    with_all = installed_with("all")
+    distributions = importlib.metadata.packages_distributions()
+    wrong = []
+    for block in BLOCKS:
+        if block.not_run or block.file_name:  # files of a test suite: pytest is the reader's
+            continue
+        first_line = block.code.splitlines()[0]
+        for module in sorted(imported_modules(block.code)):
+            if module in sys.stdlib_module_names or (ROOT / module).is_dir():
+                continue  # the standard library, or this project's own packages
+            names = {canonicalize_name(d) for d in distributions.get(module, [module])}
+            if names & with_all:
+                continue
+            if not ("pip install" in first_line and any(
+                    re.search(rf"\b{re.escape(n)}\b", first_line, re.I) for n in names)):
+                wrong.append(f"{block.where}: imports {module} ({', '.join(sorted(names))}), "
+                             f"which [all] does not install, and its first line does not say so")
+    assert wrong == [], "\n".join(wrong)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import math
 import os
+import re
 import ssl
 import sys
 import warnings
@@ -177,7 +178,9 @@ class ClientSettings:
         if not key:
             key = Secret(os.environ.get(ENV_API_KEY, ""))
         key = _checked_key(key)
-        url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL)
+        from_env = not base_url and bool(os.environ.get(ENV_BASE_URL))
+        url = normalize_base_url(base_url or os.environ.get(ENV_BASE_URL) or DEFAULT_BASE_URL,
+                                 source=ENV_BASE_URL if from_env else None)
         retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
         if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
             raise InvalidRequestError("max_retries", f"must be an int >= 0, got {retries!r}")
@@ -264,20 +267,24 @@ class InsecureTransportWarning(UserWarning):
     """The API key would travel unencrypted to a host that is not on this machine."""
 
 
-def normalize_base_url(url: str) -> str:
+def normalize_base_url(url: str, *, source: str | None = None) -> str:
     """Check that ``url`` is an http(s) URL and drop its trailing slash.
 
     A URL that ends with the API's prefix, or a leading part of it (``/api``, ``/api/v1``,
     ``/api/v1/slm``), loses that part with a warning: the client adds the prefix itself,
-    and would otherwise request ``/api/v1/api/v1/slm/...``.
+    and would otherwise request ``/api/v1/api/v1/slm/...``. ``source`` names where the URL
+    came from (an environment variable), for the error or the warning to say where to fix it.
     """
+    origin = f" (from {source})" if source else ""
     if not isinstance(url, str) or not url.strip():
-        raise InvalidRequestError("base_url", "must be a non-empty http(s) URL")
+        raise InvalidRequestError("base_url", f"must be a non-empty http(s) URL{origin}")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidRequestError("base_url", f"must be an http(s) URL, got {url!r}")
+        raise InvalidRequestError("base_url", _not_a_url(url.strip(), origin))
     if parts.query or parts.fragment or parts.username or parts.password:
-        raise InvalidRequestError("base_url", "must not carry credentials, a query or a fragment")
+        raise InvalidRequestError(
+            "base_url", f"must not carry credentials, a query or a fragment{origin}"
+        )
     root = url.strip().rstrip("/")
     prefixes = API_PREFIX.split("/")
     for length in range(len(prefixes), 1, -1):  # the longest first
@@ -285,12 +292,30 @@ def normalize_base_url(url: str) -> str:
         if urlsplit(root).path.endswith(prefix):
             corrected = root[: -len(prefix)]
             warnings.warn(
-                f"base_url {root!r} ends with {prefix!r}, which the client adds to every path"
-                f" itself: using {corrected!r}. Set the base URL to the API's root.",
+                f"base_url {root!r}{origin} ends with {prefix!r}, which the client adds to every"
+                f" path itself: using {corrected!r}. Set the base URL to the API's root.",
                 stacklevel=_caller_stacklevel(),
             )
             return corrected
     return root
+
+
+def _not_a_url(url: str, origin: str) -> str:
+    """Why ``url`` is no base URL, and, for one written without its scheme, the URL meant
+    (http for this machine, https elsewhere). A value that may hold credentials is not
+    repeated."""
+    if "@" in url:
+        return f"must be an http(s) URL{origin} (value not shown: it may hold credentials)"
+    problem = f"must be an http(s) URL, got {url!r}{origin}"
+    if not _HOST_PORT_PATH.fullmatch(url) or re.match(r"https?[:/]", url, re.I):
+        return problem
+    scheme = "https" if _is_insecure(f"http://{url}") else "http"
+    return f"{problem}: did you mean '{scheme}://{url}'?"
+
+
+# What a URL written without its scheme looks like: a host (a name or an address, IPv6 in
+# brackets), then perhaps a port and a path.
+_HOST_PORT_PATH = re.compile(r"(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9][A-Za-z0-9.-]*)(:\d+)?(/\S*)?")
 
 
 # Frames of these packages are passed over, so that a settings warning names the line of the

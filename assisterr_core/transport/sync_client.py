@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import itertools
 import os
+import re
 import ssl
 import threading
 from collections.abc import Generator, Iterator
@@ -362,4 +363,8 @@ def _reason(exc: BaseException) -> str:
     name = type(inner).__name__
     text = str(getattr(inner, "reason", "") or inner or "")
     text = text.split(": ", 1)[-1] if "object at 0x" in text else text
+    text = _CONNECTION_PREFIX.sub("", text)  # urllib3's "ConnectionClass(host=..., port=...): "
     return f"{name}: {text}"[:300]
+
+
+_CONNECTION_PREFIX = re.compile(r"^\w+\(host=[^)]*\): ")

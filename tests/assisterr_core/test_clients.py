@@ -299,6 +299,9 @@ def test_connection_refused_is_typed_and_retried(driver_for: Any) -> None:
         api.call("chat", HANDLE, "hi", session_id="s1")
     assert caught.value.request_sent is False
     assert len(clock.sleeps) == 2  # three attempts
+    message = str(caught.value)  # what a user reads: the cause, no internal class names
+    assert message.startswith("could not connect to the Assisterr API: ")
+    assert "_Deadline" not in message and "(host=" not in message, message
 
 
 class _Redirector(http.server.BaseHTTPRequestHandler):

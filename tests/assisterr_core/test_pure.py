@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from datetime import datetime, timezone
 from email.utils import format_datetime
@@ -359,6 +360,35 @@ class TestSettings:
     def test_bad_base_urls(self, url: str) -> None:
         with pytest.raises(InvalidRequestError, match="base_url"):
             ClientSettings.resolve(api_key="k", base_url=url)
+
+    @pytest.mark.parametrize(("url", "meant"), [
+        ("127.0.0.1:8765", "http://127.0.0.1:8765"), ("localhost:8765", "http://localhost:8765"),
+        ("api.assisterr.ai", "https://api.assisterr.ai"),
+    ])
+    def test_a_base_url_without_its_scheme_is_refused_with_the_url_to_write(
+        self, url: str, meant: str
+    ) -> None:
+        with pytest.raises(InvalidRequestError, match=re.escape(f"did you mean '{meant}'?")):
+            ClientSettings.resolve(api_key="k", base_url=url)
+
+    def test_a_base_url_from_the_environment_is_named_as_such(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The fix is in the variable, not in the code: the error and the warning say so."""
+        monkeypatch.setenv("ASSISTERR_BASE_URL", "127.0.0.1:8765")
+        with pytest.raises(InvalidRequestError, match="from ASSISTERR_BASE_URL"):
+            ClientSettings.resolve(api_key="k")
+        monkeypatch.setenv("ASSISTERR_BASE_URL", "http://127.0.0.1:8765/api/v1")
+        with pytest.warns(UserWarning, match="from ASSISTERR_BASE_URL"):
+            ClientSettings.resolve(api_key="k")
+        with pytest.raises(InvalidRequestError) as caught:  # an argument: no variable named
+            ClientSettings.resolve(api_key="k", base_url="127.0.0.1:8765")
+        assert "ASSISTERR_BASE_URL" not in str(caught.value)
+
+    def test_a_base_url_that_may_hold_credentials_is_not_repeated(self) -> None:
+        with pytest.raises(InvalidRequestError) as caught:
+            ClientSettings.resolve(api_key="k", base_url="user:hunter2@h.test")
+        assert "hunter2" not in str(caught.value)
 
     def test_timeouts(self) -> None:
         assert Timeout.coerce(3) == Timeout(connect=3, read=3)

@@ -18,6 +18,7 @@ from string import Template
 from typing import Any
 
 import requests
+from aiohttp import web
 
 COMMAND = [sys.executable, "-m", "assisterr_emulator"]
 LAST_STARTUP_LINE = "  Ctrl-C stops it"
@@ -160,3 +161,39 @@ def test_a_busy_port_is_one_line_naming_it_and_the_fix() -> None:
         f"assisterr-emulator: port {port} on 127.0.0.1 is already in use (another emulator?):"
         " stop what holds it, or choose another with --port (--port 0 picks a free one)"]
 
+
+
+def test_out_of_range_numbers_are_usage_errors_naming_the_option() -> None:
+    """A port beyond 65535 or a negative delay is refused by the option parser (exit 2,
+    one line), not a traceback from the socket layer or a silently odd server."""
+    for args, option in [(["--port", "99999"], "--port"), (["--port", "-1"], "--port"),
+                         (["--chunk-delay", "-1"], "--chunk-delay"),
+                         (["--latency", "-0.5"], "--latency"),
+                         (["--latency", "nan"], "--latency")]:
+        done = subprocess.run([*COMMAND, *args], capture_output=True, text=True, timeout=60,
+                              check=False)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "Traceback" not in done.stderr
+        assert f"argument {option}:" in done.stderr.splitlines()[-1], done.stderr
+
+
+def test_listening_on_every_interface_still_exports_a_loopback_url() -> None:
+    """0.0.0.0 is where the server listens, not an address to send a key to: the exports
+    and the curl line name 127.0.0.1, so following them raises no InsecureTransportWarning."""
+    with emulator("--host", "0.0.0.0") as server:
+        assert server.startup[0].startswith("Assisterr emulator listening on http://0.0.0.0:")
+        exports = server.exports()
+        assert exports["ASSISTERR_BASE_URL"].startswith("http://127.0.0.1:")
+        assert "0.0.0.0" not in server.line_starting("  try: ")
+        reply = send_curl_line(server.line_starting("  try: "), exports)
+        assert reply.status_code == 200
+
+
+def test_an_ipv6_host_is_written_in_brackets() -> None:
+    from assisterr_emulator.__main__ import _loopback_url
+    from assisterr_emulator.app_thread import AppThread
+
+    assert AppThread(web.Application(), host="::1", port=8765).base_url == "http://[::1]:8765"
+    assert _loopback_url("http://[::]:8765") == "http://[::1]:8765"
+    assert _loopback_url("http://0.0.0.0:8765") == "http://127.0.0.1:8765"
+    assert _loopback_url("http://127.0.0.1:8765") == "http://127.0.0.1:8765"

@@ -25,7 +25,8 @@ from typing import Any
 import nbformat
 from nbclient import NotebookClient
 
-NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+from .options import chosen_notebooks, notebooks_parser
+
 CELL_TIMEOUT = 120
 REFRESH_COMMAND = "python3 scripts/run.py notebooks"
 
@@ -48,10 +49,6 @@ VARYING = [
     (re.compile(r"\b\d+(\.\d+)? prompts per second"), "<n> prompts per second"),
     (re.compile(r"(127\.0\.0\.1|localhost):\d+"), r"\1:<port>"),
 ]
-
-
-def notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
 
 
 @contextmanager
@@ -133,22 +130,10 @@ def refresh(paths: list[Path]) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python3 scripts/run.py notebooks",
-        description="Execute the notebooks against a local server and rewrite those whose "
-                    "outputs changed.")
+    parser = notebooks_parser()
     parser.add_argument("--write", action="store_true", required=True,
-                        help="write the outputs into the notebooks (scripts/run.py passes it)")
-    parser.add_argument("names", nargs="*", metavar="NAME",
-                        help="only these notebooks (e.g. 03_streaming); default: all")
-    args = parser.parse_args(argv)
-    known = {path.stem: path for path in notebooks()}
-    unknown = [name for name in args.names if name.removesuffix(".ipynb") not in known]
-    if unknown:
-        parser.error(f"no notebook named {', '.join(unknown)}; there are {', '.join(known)}")
-    chosen = [known[name.removesuffix(".ipynb")] for name in args.names] or list(known.values())
-    return refresh(chosen)
-
+                        help=argparse.SUPPRESS)  # scripts/run.py passes it
+    return refresh(chosen_notebooks(parser, parser.parse_args(argv).names))
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

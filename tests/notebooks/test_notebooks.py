@@ -9,7 +9,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from ._outputs import REFRESH_COMMAND, comparable_outputs, errors, execute, normalise, notebooks
+from ._outputs import REFRESH_COMMAND, comparable_outputs, errors, execute, normalise
+from .options import notebooks
 
 NOTEBOOKS = notebooks()
 
