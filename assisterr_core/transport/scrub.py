@@ -1,10 +1,11 @@
 """Masks the API key wherever an error holds it, whole or in pieces: a server may echo the
 key, and the excerpts we quote of what it sent may cut the key anywhere.
 
-Any run of :data:`FRAGMENT_CHARS` characters of the key (half the key, for one shorter than
-twice that) is masked, in the key as written raw, JSON-escaped, percent-encoded or in a
-``repr``. The scan is linear: a search for any of the key's runs of that size, each match
-then extended while the text goes on with the key.
+Any run of :data:`FRAGMENT_CHARS` characters of the key is masked (for a key shorter than twice
+that, runs of half the key but at least :data:`MIN_FRAGMENT_CHARS`, so that the pieces of a
+short test key such as ``anything`` are not everyday words), in the key as written raw,
+JSON-escaped, percent-encoded or in a ``repr``. The scan is linear: a search for any of the
+key's runs of that size, each match then extended while the text goes on with the key.
 """
 
 from __future__ import annotations
@@ -18,6 +19,14 @@ from urllib.parse import quote
 
 MASK = "**********"
 FRAGMENT_CHARS = 8
+MIN_FRAGMENT_CHARS = 6
+
+
+def fragment_chars(secret: str) -> int:
+    """How many of the key's characters in a row give part of it away."""
+    if len(secret) >= 2 * FRAGMENT_CHARS:
+        return FRAGMENT_CHARS
+    return min(len(secret), max(MIN_FRAGMENT_CHARS, len(secret) // 2))
 
 
 def scrub_secret(error: BaseException, secret: str) -> None:
@@ -43,7 +52,7 @@ class KeyFragments:
 
     @classmethod
     def of(cls, secret: str) -> KeyFragments:
-        size = FRAGMENT_CHARS if len(secret) >= 2 * FRAGMENT_CHARS else max(1, len(secret) // 2)
+        size = fragment_chars(secret)
         forms = {secret, json.dumps(secret)[1:-1], quote(secret, safe=""), repr(secret)[1:-1]}
         runs = frozenset(form[i:i + size] for form in forms for i in range(len(form) - size + 1))
         alternatives = "|".join(re.escape(run) for run in sorted(runs))

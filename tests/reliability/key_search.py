@@ -1,6 +1,7 @@
 """Search everything reachable from an object (an error, events, callbacks' arguments) for
-a secret, or any piece of it that gives part of it away (8 characters in a row, half the
-secret if it is shorter than 16), as written raw, JSON-escaped, percent-encoded or in a repr.
+a secret, or any piece of it that gives part of it away (8 characters in a row; for a secret
+shorter than 16, half of it but at least 6, or the whole of a shorter one), as written raw,
+JSON-escaped, percent-encoded or in a repr.
 
 Followed: args, attributes and slots, nested containers and mappings, the exception chain,
 the traceback and the locals of the frames it went through (not a test's own frames, whose
@@ -34,7 +35,7 @@ TRANSPORT_MODULES = ("requests", "urllib3", "aiohttp", "http.client", "yarl", "m
 
 def pieces_of(secret: str) -> set[str]:
     """Every run of the secret's characters long enough to give part of it away."""
-    size = 8 if len(secret) >= 16 else max(1, len(secret) // 2)
+    size = 8 if len(secret) >= 16 else min(len(secret), max(6, len(secret) // 2))
     forms = (secret, json.dumps(secret)[1:-1], quote(secret, safe=""), repr(secret)[1:-1])
     return {form[i:i + size] for form in forms for i in range(len(form) - size + 1)}
 

@@ -93,7 +93,7 @@ KEY_CHARS = st.characters(min_codepoint=33, max_codepoint=126, exclude_character
 @given(key=st.text(KEY_CHARS, min_size=1, max_size=48), data=st.data())
 def test_scrubbing_masks_every_piece_of_the_key_wherever_it_is(key: str, data: Any) -> None:
     """Text made of pieces of the key (cut anywhere) and other text: after scrubbing, no
-    run of 8 of the key's characters (half the key, if shorter than 16) is left; text
+    run of 8 of the key's characters (fewer for a short key, see key_search) is left; text
     without one is left as it was."""
     segments = data.draw(st.lists(st.one_of(
         st.text(st.sampled_from(key + "ab -\\"), max_size=12),
@@ -185,6 +185,14 @@ def echoing_at_offsets(conn: Conn) -> None:
         conn.send(ECHOES[name][1]("a" * int(pad) + SWEEP_KEY))
         if name == "status line":
             return
+
+
+def test_a_short_test_keys_pieces_are_not_masked_in_everyday_words() -> None:
+    """A key such as ``anything`` (what people type against the local server) is masked whole
+    and in runs of 6, not in runs of 4 that would eat "something" and "nothing"."""
+    error = AssisterrError("nothing works: something is wrong with key anything (anyth)")
+    scrub_secret(error, "anything")
+    assert error.args[0] == "nothing works: something is wrong with key ********** (anyth)"
 
 
 def test_a_key_cut_by_an_excerpt_leaves_no_piece_behind() -> None:
