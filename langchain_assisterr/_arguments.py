@@ -4,12 +4,11 @@ sampling controls the API lacks (a warning), and misspelt names (an error). Pure
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Collection, Mapping
 from typing import Any
 
 from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError
-from assisterr_core.chat import warn_ignored_at_caller
+from assisterr_core.chat import unexpected_arguments, warn_ignored_at_caller
 from assisterr_core.transport import handle_name_from_env
 
 MODEL_NAMES = ("model", "model_name", "handle_name")
@@ -33,11 +32,9 @@ def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]
                                   "`model` once")
     sampling = {name for name in values if name in SAMPLING_PARAMETERS}
     warn_ignored(owner, [name for name in sampling if values[name] is not None])
-    unknown = sorted(set(values) - set(known) - sampling)
-    if unknown:
-        raise InvalidRequestError(
-            owner, "unexpected argument(s): "
-            + "; ".join(_with_suggestion(name, known) for name in unknown))
+    refusal = unexpected_arguments(owner, values, known)
+    if refusal is not None:
+        raise refusal
     return {name: value for name, value in values.items() if name not in sampling}
 
 
@@ -52,7 +49,3 @@ def sampling_arguments(kwargs: Mapping[str, Any]) -> list[str]:
     return [name for name, value in kwargs.items()
             if name in SAMPLING_PARAMETERS and value is not None]
 
-
-def _with_suggestion(name: str, known: Collection[str]) -> str:
-    close = difflib.get_close_matches(name, sorted(known), n=1)
-    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)

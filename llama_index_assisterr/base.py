@@ -55,6 +55,7 @@ from assisterr_core.chat import (
     acut_stream,
     cut_stream,
     stop_sequences,
+    unexpected_arguments,
     warn_ignored_at_caller,
 )
 from assisterr_core.transport import (
@@ -358,6 +359,10 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
             model = check_identifier(model, "handle")
             if kwargs.get("session_id") is not None:
                 kwargs["session_id"] = check_identifier(kwargs["session_id"], "session_id")
+            refusal = unexpected_arguments(type(self).__name__, kwargs,
+                                           {*type(self).model_fields, "base_url"})
+            if refusal is not None:
+                raise refusal
             ignored = SAMPLING_PARAMETERS.intersection(kwargs)
             warn_ignored_parameters(type(self).__name__, ignored, stacklevel=4)
             for name in ignored:
@@ -389,7 +394,6 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
             return detached(error)
         self._clients = clients
         return None
-
 
     @classmethod
     def class_name(cls) -> str:

@@ -25,6 +25,7 @@ from .json_answers import (
 from .parameters import (
     SAMPLING_PARAMETERS,
     IgnoredParameterWarning,
+    unexpected_arguments,
     warn_ignored_at_caller,
     warn_ignored_parameters,
 )
@@ -99,6 +100,7 @@ __all__ = [
     "tool_choice_name",
     "tool_instructions",
     "transcript_template",
+    "unexpected_arguments",
     "warn_ignored_at_caller",
     "warn_ignored_parameters",
 ]

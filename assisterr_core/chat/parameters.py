@@ -6,9 +6,12 @@ names each one (never an error, never silently), and nothing is sent for them.
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import warnings
 from collections.abc import Collection, Iterable
+
+from ..transport.errors import InvalidRequestError
 
 SAMPLING_PARAMETERS = frozenset({
     "temperature", "top_p", "top_k", "min_p", "typical_p",
@@ -49,3 +52,21 @@ def warn_ignored_at_caller(owner: str, names: Collection[str], *,
         frame, level = frame.f_back, level + 1
     del frame
     warn_ignored_parameters(owner, names, stacklevel=level)
+
+
+def unexpected_arguments(owner: str, given: Iterable[str],
+                         known: Collection[str]) -> InvalidRequestError | None:
+    """The error for names in ``given`` that ``owner`` does not take (each with the closest
+    name it does take, if one is close), or None when there are none: a misspelt name
+    must not be dropped silently."""
+    unknown = sorted(set(given) - set(known) - SAMPLING_PARAMETERS)
+    if not unknown:
+        return None
+    return InvalidRequestError(
+        owner, "unexpected argument(s): "
+        + "; ".join(_with_suggestion(name, known) for name in unknown))
+
+
+def _with_suggestion(name: str, known: Collection[str]) -> str:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    return f"{name!r} (did you mean {close[0]!r}?)" if close else repr(name)

@@ -47,6 +47,20 @@ def test_sampling_parameters_are_accepted_with_a_warning_naming_each(
     assert "temperature" not in llm.model_dump()
 
 
+def test_a_misspelt_argument_is_refused_naming_the_close_one(
+    assisterr_emulator: EmulatorServer,
+) -> None:
+    """``sesion_id=`` silently left session mode off before; LlamaIndex's own fields and a
+    round trip through ``to_dict``/``from_dict`` still work."""
+    suggestion = r"'sesion_id' \(did you mean 'session_id'\?\)"
+    with pytest.raises(InvalidRequestError, match=suggestion):
+        make_llm(assisterr_emulator, sesion_id="abc")
+    llm = make_llm(assisterr_emulator, session_id="abc", system_prompt="Be brief.",
+                   context_window=2048)
+    copy = Assisterr.from_dict(llm.to_dict(), api_key=assisterr_emulator.api_key)  # not dumped
+    assert (copy.session_id, copy.system_prompt, copy.context_window) == ("abc", "Be brief.", 2048)
+
+
 async def test_sampling_parameters_on_a_call_are_warned_about_at_the_calling_line(
     assisterr_emulator: EmulatorServer,
 ) -> None:
