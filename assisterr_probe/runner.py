@@ -1,7 +1,9 @@
 """Sends the probe's exchanges with ``requests`` and records every byte that comes back.
 
-Each request carries the core client's own headers and is bounded by connect, read and total
-timeouts; nothing the server answers stops the run, and the session it opens is always deleted.
+Each request carries the core client's own headers and goes through the client's own
+connections (interim responses skipped, headers cut short refused, no credentials from the
+environment); it is bounded by connect and read timeouts and by a deadline for the whole
+exchange. Nothing the server answers stops the run, and the session it opens is always deleted.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -24,8 +26,12 @@ from assisterr_core.transport import (
     Secret,
     Timeout,
     decode_json_body,
+    environment_ca_bundle,
+    environment_proxy,
     parse_session_id,
+    pooled_session,
     request_headers,
+    total_deadline,
 )
 
 from .exchanges import (
@@ -74,8 +80,7 @@ def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = No
     connection, an unknown host, a connect timeout): eleven more failures would say nothing new.
     """
     started = datetime.now(timezone.utc)
-    with requests.Session() as http:
-        http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # as the client does
+    with pooled_session(1) as http:  # the client's connections: no cookies, no .netrc
         exchanges = _Prober(settings, http).run(on_exchange)
     return Recording(
         base_url=settings.base_url,
@@ -141,34 +146,42 @@ class _Prober:
         start = time.monotonic()
         redirects: list[RecordedResponse] = []
         exchange = Exchange(step.name, spec.method, spec.path, headers, body, spec.stream)
-        try:
-            for _ in range(MAX_REDIRECTS + 1):
-                response = self.http.request(
-                    spec.method, url, data=body, headers=headers, stream=True,
-                    allow_redirects=False,
-                    timeout=(self.settings.timeout.connect, self.settings.timeout.read),
-                )
-                if not redirects:  # the headers as sent, requests' own defaults included
-                    exchange = replace(exchange, request_headers=dict(response.request.headers))
-                with response:
-                    recorded, error = self._read(response, start, spec.stream)
-                location = response.headers.get("Location")
-                if response.status_code in (307, 308) and location and error is None:
-                    # Followed as the client follows them: the key only to the same origin.
-                    redirects.append(recorded)
-                    url = urljoin(url, location)
-                    headers = request_headers(client_settings, spec, url)
-                    continue
-                return replace(exchange, redirects=tuple(redirects), response=recorded,
-                               error=error, elapsed_ms=_ms_since(start))
-            error = f"more than {MAX_REDIRECTS} redirects"
-        except AssisterrError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # whatever the server or the network does goes in the record
-            error = _describe(exc)
-            self.could_not_connect = _could_not_connect(exc)
+        with total_deadline(self.settings.deadline) as deadline:
+            try:
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = self.http.request(
+                        spec.method, url, data=body, headers=headers, stream=True,
+                        allow_redirects=False,
+                        timeout=(self.settings.timeout.connect, self.settings.timeout.read),
+                        **_as_the_client_goes(url),
+                    )
+                    if not redirects:  # as sent, requests' own default headers included
+                        exchange = replace(exchange,
+                                           request_headers=dict(response.request.headers))
+                    with response:
+                        recorded, error = self._read(response, start, spec.stream)
+                    if deadline.fired:
+                        error = self._past_deadline()
+                    location = response.headers.get("Location")
+                    if response.status_code in (307, 308) and location and error is None:
+                        # Followed as the client follows them: the key only to the same origin.
+                        redirects.append(recorded)
+                        url = urljoin(url, location)
+                        headers = request_headers(client_settings, spec, url)
+                        continue
+                    return replace(exchange, redirects=tuple(redirects), response=recorded,
+                                   error=error, elapsed_ms=_ms_since(start))
+                error = f"more than {MAX_REDIRECTS} redirects"
+            except AssisterrError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # whatever the server or network does goes in the record
+                error = self._past_deadline() if deadline.fired else _describe(exc)
+                self.could_not_connect = not deadline.fired and _could_not_connect(exc)
         return replace(exchange, redirects=tuple(redirects), error=error,
                        elapsed_ms=_ms_since(start))
+
+    def _past_deadline(self) -> str:
+        return f"still answering after {self.settings.deadline:g} s: cut off"
 
     def _read(
         self, response: requests.Response, start: float, streamed: bool
@@ -199,6 +212,13 @@ class _Prober:
             chunks=tuple(chunks) if streamed else None,
         )
         return recorded, error
+
+
+def _as_the_client_goes(url: str) -> dict[str, Any]:
+    """The proxy and CA bundle the client takes from the environment for ``url``."""
+    proxy = environment_proxy(url)
+    return {"proxies": {"http": proxy, "https": proxy} if proxy else {},
+            "verify": environment_ca_bundle() or True}
 
 
 def _arrivals(response: requests.Response) -> Iterator[bytes]:

@@ -30,6 +30,7 @@ from .endpoints import (
     request_headers,
     requested_path,
 )
+from .environment import environment_ca_bundle, environment_proxy
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -84,6 +85,7 @@ from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
 from .validation import MAX_QUERY_CHARS, check_identifier, check_query, path_segment
 
 if TYPE_CHECKING:
+    from ._sync_transport import pooled_session, total_deadline
     from .async_client import AsyncAssisterrClient
     from .sync_client import AssisterrClient
 
@@ -145,6 +147,8 @@ __all__ = [
     "decode_json_body",
     "delete_session_call",
     "detached",
+    "environment_ca_bundle",
+    "environment_proxy",
     "error_for_status",
     "extract_error_detail",
     "handle_name_from_env",
@@ -158,13 +162,17 @@ __all__ = [
     "parse_session_list",
     "parse_timestamp",
     "path_segment",
+    "pooled_session",
     "request_headers",
     "requested_path",
     "status_error",
     "text_of_event",
+    "total_deadline",
 ]
 
 __getattr__ = lazy_exports(__name__, {
     "AssisterrClient": ".sync_client",
     "AsyncAssisterrClient": ".async_client",
+    "pooled_session": "._sync_transport",
+    "total_deadline": "._sync_transport",
 })

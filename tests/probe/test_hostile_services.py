@@ -1,0 +1,124 @@
+"""Services that misbehave at the byte level: the probe records what the client would see,
+within its deadlines, and never sends or records a secret."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from assisterr_core.transport import Timeout
+from assisterr_core.transport.settings import Secret
+from assisterr_probe import Exchange, Recording, judge, run_probe
+from assisterr_probe.runner import ProbeSettings
+from tests.reliability.raw_peer import Conn, RawRequest, response_head
+
+from .conftest import HANDLE
+from .hostile_service import Misbehaviour, hostile_service
+
+KEY = "pk-hostile-5f1d2c3b4a69"
+
+
+def the_chat(request: RawRequest) -> bool:
+    """The plain chat (not the chat without a query, sent to the same path)."""
+    return request.path.endswith(f"/{HANDLE}/chat/") and b"query" in request.body
+HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead of the run
+
+
+def probe_in_thread(base_url: str, **settings: Any) -> Recording:
+    """One probe run; fails (instead of hanging) if it has not returned by the hang guard."""
+    done: list[Recording] = []
+    probe_settings = ProbeSettings(Secret(KEY), base_url, HANDLE, **settings)
+    runner = threading.Thread(target=lambda: done.append(run_probe(probe_settings)),
+                              daemon=True)
+    runner.start()
+    runner.join(HANG_GUARD)
+    assert done, "the probe did not return"
+    return done[0]
+
+
+def exchange_of(recording: Recording, name: str) -> Exchange:
+    found = recording.exchange(name)
+    assert found is not None
+    return found
+
+
+def test_a_well_behaved_raw_service_is_understood() -> None:
+    with hostile_service(lambda conn, request: None, lambda request: False) as service:
+        recording = probe_in_thread(service.base_url)
+    assert judge(recording).findings == []
+
+
+def test_interim_responses_are_skipped_as_the_client_skips_them() -> None:
+    """A 103 and a 102 before the answer: the answer is the chat's, and the next exchange
+    reads its own answer, not what the chat's left on the connection."""
+    def hints_first(conn: Conn, request: RawRequest) -> None:
+        conn.send(b"HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n"
+                  b"HTTP/1.1 102 Processing\r\n\r\n")
+        conn.respond(200, b'{"message": "Four."}')
+
+    with hostile_service(hints_first, the_chat) as service:
+        recording = probe_in_thread(service.base_url)
+    chat, stream = exchange_of(recording, "chat"), exchange_of(recording, "stream")
+    assert chat.response is not None and chat.response.status == 200
+    assert chat.response.body == b'{"message": "Four."}'
+    assert stream.response is not None and stream.response.status == 200
+    assert judge(recording).findings == []
+
+
+def test_headers_cut_by_the_end_of_the_connection_are_no_answer() -> None:
+    def cut_in_headers(conn: Conn, request: RawRequest) -> None:
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Len")
+
+    with hostile_service(cut_in_headers, the_chat) as service:
+        recording = probe_in_thread(service.base_url)
+    chat = exchange_of(recording, "chat")
+    assert chat.response is None
+    assert chat.error is not None and "inside the response headers" in chat.error
+
+
+def drip_headers(conn: Conn, request: RawRequest) -> None:
+    conn.send(b"HTTP/1.1 200 OK\r\n")
+    conn.drip(b"X-Slow: " + b"z" * 60_000 + b"\r\n", 0.05)
+
+
+def endless_continues(conn: Conn, request: RawRequest) -> None:
+    for _ in range(100_000):
+        conn.send(b"HTTP/1.1 100 Continue\r\n\r\n")
+        conn.hold(0.05)
+
+
+def drip_body(conn: Conn, request: RawRequest) -> None:
+    conn.send(response_head(200, length=100_000))
+    conn.drip(b" " * 100_000, 0.05)
+
+
+@pytest.mark.parametrize("misbehave", [drip_headers, endless_continues, drip_body])
+def test_an_answer_that_never_ends_is_cut_off_at_the_exchange_deadline(
+    misbehave: Misbehaviour,
+) -> None:
+    """Each byte comes well within the read timeout: only the exchange's deadline ends it."""
+    with hostile_service(misbehave, the_chat) as service:
+        recording = probe_in_thread(service.base_url, deadline=1.0,
+                                    timeout=Timeout(connect=5.0, read=5.0))
+    chat = exchange_of(recording, "chat")
+    assert chat.error is not None and "after 1 s" in chat.error
+    assert [e.name for e in recording.exchanges][-1] == "no_trailing_slash"
+    assert not [e.name for e in recording.exchanges if e.name != "chat" and e.error]
+
+
+def test_netrc_credentials_are_neither_sent_nor_recorded(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The client never sends credentials from ~/.netrc; the probe must not either."""
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine 127.0.0.1\nlogin someone\npassword netrc-pass-93b1\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    with hostile_service(lambda conn, request: None, lambda request: False) as service:
+        recording = probe_in_thread(service.base_url)
+        sent = service.requests
+    assert sent and not [r for r in sent if "authorization" in r.headers]
+    assert not [e for e in recording.exchanges if "Authorization" in e.request_headers]
