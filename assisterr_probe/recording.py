@@ -298,6 +298,7 @@ class Redactor:
             redirects=tuple(self.response(r) for r in exchange.redirects),
             response=None if exchange.response is None else self.response(exchange.response),
             error=None if exchange.error is None else self.text(exchange.error),
+            skipped=None if exchange.skipped is None else self.text(exchange.skipped),
         )
 
 

@@ -44,6 +44,7 @@ from .exchanges import (
     SessionUse,
     Step,
     unknown_session_id,
+    unusable_session_id,
 )
 from .recording import Chunk, Exchange, RecordedResponse, Recording, Redactor
 
@@ -111,10 +112,11 @@ class _Prober:
             if on_exchange is not None:
                 on_exchange(exchanges[-1])
 
+        unusable = "no session id came back from session/create"
         try:
             for step in STEPS:
                 if step.session is SessionUse.CREATED and session_id is None:
-                    keep(self.skipped(step, "no session id came back from session/create"))
+                    keep(self.skipped(step, unusable))
                     continue
                 unknown = step.session is SessionUse.UNKNOWN
                 exchange = self.send(step, unknown_session_id(session_id) if unknown
@@ -124,6 +126,10 @@ class _Prober:
                                              self.redactor.text(exchange.error or ""))
                 if step is CREATE_STEP:
                     session_id = _created_session_id(exchange)
+                    problem = None if session_id is None else unusable_session_id(session_id)
+                    if problem is not None:  # the client could not send it back either
+                        session_id = None
+                        unusable = f"the session id from session/create cannot be sent: {problem}"
                 if step is DELETE_STEP:
                     deleted = _succeeded(exchange)
                 keep(exchange)

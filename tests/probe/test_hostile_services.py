@@ -3,6 +3,7 @@ within its deadlines, and never sends or records a secret."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,7 @@ from assisterr_probe.runner import ProbeSettings
 from tests.reliability.raw_peer import Conn, RawRequest, response_head
 
 from .conftest import HANDLE
-from .hostile_service import Misbehaviour, hostile_service
+from .hostile_service import Misbehaviour, ends_with, hostile_service
 
 KEY = "pk-hostile-5f1d2c3b4a69"
 
@@ -29,13 +30,21 @@ HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead o
 
 def probe_in_thread(base_url: str, **settings: Any) -> Recording:
     """One probe run; fails (instead of hanging) if it has not returned by the hang guard."""
-    done: list[Recording] = []
+    done: list[Recording | BaseException] = []
     probe_settings = ProbeSettings(Secret(KEY), base_url, HANDLE, **settings)
-    runner = threading.Thread(target=lambda: done.append(run_probe(probe_settings)),
-                              daemon=True)
+
+    def run() -> None:
+        try:
+            done.append(run_probe(probe_settings))
+        except BaseException as exc:
+            done.append(exc)
+
+    runner = threading.Thread(target=run, daemon=True)
     runner.start()
     runner.join(HANG_GUARD)
     assert done, "the probe did not return"
+    if isinstance(done[0], BaseException):
+        raise done[0]
     return done[0]
 
 
@@ -122,3 +131,24 @@ def test_netrc_credentials_are_neither_sent_nor_recorded(
         sent = service.requests
     assert sent and not [r for r in sent if "authorization" in r.headers]
     assert not [e for e in recording.exchanges if "Authorization" in e.request_headers]
+
+
+@pytest.mark.parametrize("session_id", ["a/b", "..", "a b", "50%", "x\x00y", "a\\b"])
+def test_a_session_id_the_client_cannot_send_back_is_a_finding_not_a_crash(
+    session_id: str,
+) -> None:
+    def odd_id(conn: Conn, request: RawRequest) -> None:
+        conn.respond(200, json.dumps(session_id).encode())
+
+    with hostile_service(odd_id, ends_with("/session/create/")) as service:
+        recording = probe_in_thread(service.base_url)
+        sent = service.requests
+    rows = {row.exchange: row for row in judge(recording).rows}
+    assert "session" in (rows["create_session"].finding or "")
+    for name in ("session_chat", "session_stream", "history", "delete_session"):
+        assert "cannot be sent" in (exchange_of(recording, name).skipped or ""), name
+    assert "cleanup_delete" not in rows
+    assert rows["unknown_session"].finding is None
+    assert [r.path for r in sent if "/session/" in r.path and "/session/create/" not in
+            r.path and "/session/list" not in r.path] == [
+        f"/api/v1/slm/{HANDLE}/session/000000000000000000000000/history/"]
