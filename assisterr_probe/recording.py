@@ -244,11 +244,15 @@ class Redactor:
 
     Each character of the key may appear as itself, JSON-escaped (``\\"``, ``\\/``,
     ``\\u00XX``), percent-encoded or as an HTML entity, in any mix, any hex case and
-    escaped more than once.
+    escaped more than once. So may the key in base64 (either alphabet), inside a longer
+    encoded value too (``user:key`` in Basic auth): the characters that only the key's bytes
+    decide are redacted, at each of the three alignments.
     """
 
     def __init__(self, key: str) -> None:
-        self._pattern = re.compile(b"".join(_char_forms(c) for c in key)) if key else None
+        forms = [key, *_base64_cores(key.encode())] if key else []
+        self._pattern = re.compile(b"|".join(
+            b"".join(_char_forms(c) for c in form) for form in forms)) if forms else None
 
     def bytes(self, data: bytes) -> bytes:
         if self._pattern is None:
@@ -300,6 +304,22 @@ class Redactor:
             error=None if exchange.error is None else self.text(exchange.error),
             skipped=None if exchange.skipped is None else self.text(exchange.skipped),
         )
+
+
+def _base64_cores(key: bytes) -> list[str]:
+    """The base64 text that ``key`` becomes wherever it starts in an encoded value, minus
+    the characters at its edges that neighbouring bytes share (too short: left out)."""
+    cores = []
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + key).decode("ascii")
+        core = encoded[-(-8 * shift // 6): 8 * (shift + len(key)) // 6]
+        if len(core) >= _MIN_BASE64_CORE:
+            cores += [core, core.translate(_URL_SAFE)]
+    return list(dict.fromkeys(cores))
+
+
+_MIN_BASE64_CORE = 8  # shorter runs would match unrelated text; keys are much longer
+_URL_SAFE = str.maketrans("+/", "-_")
 
 
 def _char_forms(char: str) -> bytes:

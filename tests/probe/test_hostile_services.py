@@ -3,16 +3,18 @@ within its deadlines, and never sends or records a secret."""
 
 from __future__ import annotations
 
+import base64
 import json
 import threading
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
 from assisterr_core.transport import Timeout
 from assisterr_core.transport.settings import Secret
-from assisterr_probe import Exchange, Recording, judge, run_probe
+from assisterr_probe import REDACTED, Exchange, Recording, judge, run_probe
 from assisterr_probe.runner import ProbeSettings
 from tests.reliability.raw_peer import Conn, RawRequest, response_head
 
@@ -28,10 +30,10 @@ def the_chat(request: RawRequest) -> bool:
 HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead of the run
 
 
-def probe_in_thread(base_url: str, **settings: Any) -> Recording:
+def probe_in_thread(base_url: str, key: str = KEY, **settings: Any) -> Recording:
     """One probe run; fails (instead of hanging) if it has not returned by the hang guard."""
     done: list[Recording | BaseException] = []
-    probe_settings = ProbeSettings(Secret(KEY), base_url, HANDLE, **settings)
+    probe_settings = ProbeSettings(Secret(key), base_url, HANDLE, **settings)
 
     def run() -> None:
         try:
@@ -152,3 +154,35 @@ def test_a_session_id_the_client_cannot_send_back_is_a_finding_not_a_crash(
     assert [r.path for r in sent if "/session/" in r.path and "/session/create/" not in
             r.path and "/session/list" not in r.path] == [
         f"/api/v1/slm/{HANDLE}/session/000000000000000000000000/history/"]
+
+
+def base64_echoes(secret: str) -> list[str]:
+    """The key in base64 as a server may echo it: alone, after 'user:' (Basic auth), at
+    each of the three alignments, standard and URL-safe alphabets, padded or not."""
+    forms = []
+    for prefix in ("", "u:", "ab:"):
+        encoded = base64.b64encode((prefix + secret).encode()).decode()
+        forms += [encoded, encoded.rstrip("="), encoded.translate(str.maketrans("+/", "-_"))]
+    return forms
+
+
+def test_the_key_echoed_in_base64_is_redacted(tmp_path: Path) -> None:
+    key = "pk-b64>>?~Key-51f0c2d7e8"  # base64 of it holds '+' and '/'
+    echoes = base64_echoes(key)
+    assert any("+" in form for form in echoes) and any("/" in form for form in echoes)
+
+    def echo(conn: Conn, request: RawRequest) -> None:
+        body = json.dumps({"detail": echoes}).encode()
+        conn.respond(500, body, headers=[("X-Echo", echoes[0]),
+                                         ("Set-Cookie", f"k={quote(echoes[3])}")])
+
+    with hostile_service(echo, the_chat) as service:
+        recording = probe_in_thread(service.base_url, key)
+    recording.dump(tmp_path / "recording.json")
+    text = (tmp_path / "recording.json").read_text(encoding="utf-8")
+    chat = exchange_of(recording, "chat")
+    assert chat.response is not None
+    leaked = [form for form in echoes if form in text or quote(form) in text
+              or json.dumps(form)[1:-1] in text]
+    assert leaked == []
+    assert chat.response.header("X-Echo") == REDACTED
