@@ -7,6 +7,8 @@ the time it arrived. The API key is redacted everywhere, in every form a server 
 from __future__ import annotations
 
 import base64
+import bisect
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -270,19 +272,22 @@ class Redactor:
         """Redact a stream; a key split across chunks merges those chunks first."""
         if self._pattern is None or not chunks:
             return tuple(chunks)
-        ends, total = [], 0
-        for chunk in chunks:
-            total += len(chunk.data)
-            ends.append(total)
-        merged = list(chunks)
-        body = b"".join(c.data for c in chunks)
-        for match in reversed(list(self._pattern.finditer(body))):
-            first = next(i for i, end in enumerate(ends) if end > match.start())
-            last = next(i for i, end in enumerate(ends) if end >= match.end())
-            if first != last:
-                joined = Chunk(merged[last].at_ms, b"".join(c.data for c in merged[first:last + 1]))
-                merged[first:last + 1] = [joined]
-                ends[first:last + 1] = [ends[last]]
+        ends = list(itertools.accumulate(len(c.data) for c in chunks))
+        reach = list(range(len(chunks)))  # chunk i must be merged up to chunk reach[i]
+        for match in self._pattern.finditer(b"".join(c.data for c in chunks)):
+            first = bisect.bisect_right(ends, match.start())
+            reach[first] = max(reach[first], bisect.bisect_left(ends, match.end()))
+        merged: list[Chunk] = []
+        start = 0
+        while start < len(chunks):
+            last = index = start
+            while index <= last:  # matches may chain chunks together
+                last = max(last, reach[index])
+                index += 1
+            group = chunks[start:last + 1]
+            merged.append(group[0] if len(group) == 1 else
+                          Chunk(group[-1].at_ms, b"".join(c.data for c in group)))
+            start = last + 1
         return tuple(replace(c, data=self.bytes(c.data)) for c in merged)
 
     def response(self, response: RecordedResponse) -> RecordedResponse:

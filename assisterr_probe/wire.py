@@ -6,6 +6,7 @@ builds its answers from them.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
@@ -266,10 +267,12 @@ def _with_units(wire: StreamWire, chunks: Sequence[Chunk], timing: dict[str, Any
         chunk_ends.append(pos)
     units: tuple[int, ...] | None = None
     if wire.deltas and set(chunk_ends) <= set(unit_ends):
-        counts, previous = [], 0
-        for end in chunk_ends:
-            counts.append(sum(1 for u in unit_ends if previous < u <= end))
-            previous = end
+        unit_ends.sort()
+        counts, seen = [], 0
+        for end in chunk_ends:  # the units that end in this chunk
+            reached = bisect.bisect_right(unit_ends, end, lo=seen)
+            counts.append(reached - seen)
+            seen = reached
         units = tuple(counts)
     return replace(wire, units_per_chunk=units, **timing)
 
