@@ -228,10 +228,14 @@ def _as_the_client_goes(url: str) -> dict[str, Any]:
 
 
 def _arrivals(response: requests.Response) -> Iterator[bytes]:
-    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked)."""
+    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked).
+
+    No piece is longer than :data:`READ_SIZE`: neither a huge chunk nor a small compressed
+    one that expands hugely is ever held whole.
+    """
     raw = response.raw
     if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(decode_content=True)
+        yield from raw.read_chunked(READ_SIZE, decode_content=True)
         return
     while data := raw.read1(READ_SIZE, decode_content=True):
         yield data

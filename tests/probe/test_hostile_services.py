@@ -4,6 +4,7 @@ within its deadlines, and never sends or records a secret."""
 from __future__ import annotations
 
 import base64
+import gzip
 import json
 import threading
 from pathlib import Path
@@ -186,3 +187,21 @@ def test_the_key_echoed_in_base64_is_redacted(tmp_path: Path) -> None:
               or json.dumps(form)[1:-1] in text]
     assert leaked == []
     assert chat.response.header("X-Echo") == REDACTED
+
+
+def test_a_compressed_stream_that_expands_hugely_is_read_no_further_than_the_limit() -> None:
+    """One HTTP chunk of 64 KiB gzip that expands to 64 MiB: read in bounded pieces."""
+    bomb = gzip.compress((b'data: {"message": "' + b"z" * 1000 + b'"}\n\n') * 64 * 1024, 9)
+
+    def compressed(conn: Conn, request: RawRequest) -> None:
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                  b"Content-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  + b"%x\r\n" % len(bomb) + bomb + b"\r\n0\r\n\r\n")
+
+    limit = 1024 * 1024
+    with hostile_service(compressed, ends_with(f"/{HANDLE}/chat/stream/")) as service:
+        recording = probe_in_thread(service.base_url, max_body_bytes=limit)
+    stream = exchange_of(recording, "stream")
+    assert stream.response is not None and stream.error is not None
+    assert "body longer than" in stream.error
+    assert len(stream.response.body) <= limit + 64 * 1024
