@@ -7,7 +7,6 @@ the app gives those answers, and its responder still writes the replies.
 
 from __future__ import annotations
 
-import json
 import secrets
 import uuid
 from collections.abc import Collection, Mapping
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assisterr_core.transport import bounded_json_loads
 from assisterr_probe import wire
 from assisterr_probe.recording import Exchange, RecordedResponse, Recording, load
 
@@ -197,7 +197,7 @@ def _json_of(recording: Recording, name: str) -> Any:
     if exchange is None or exchange.response is None or exchange.response.status >= 300:
         return None
     try:
-        return json.loads(exchange.response.body)
+        return bounded_json_loads(exchange.response.body)
     except ValueError:
         return None
 

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assisterr_core.transport import bounded_json_loads
+
 FORMAT = "assisterr-probe-recording"
 FORMAT_VERSION = 1
 REDACTED = "[redacted-api-key]"
@@ -89,7 +91,7 @@ class Exchange:
         if not self.request_body:
             return None
         try:
-            return json.loads(self.request_body)
+            return bounded_json_loads(self.request_body)
         except ValueError:
             return None
 
@@ -115,7 +117,7 @@ class Recording:
 def load(path: str | Path) -> Recording:
     """Read a recording file; a clear :class:`RecordingError` for anything else."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        data = bounded_json_loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:

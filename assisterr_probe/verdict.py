@@ -17,6 +17,7 @@ from assisterr_core.transport import (
     HistoryMessage,
     RetryPolicy,
     StreamDecoder,
+    bounded_json_loads,
     chat_call,
     create_session_call,
     decode_json_body,
@@ -279,7 +280,7 @@ class _Context:
         if exchange is None or exchange.response is None or exchange.response.status >= 300:
             return _NOTHING
         try:
-            return json.loads(exchange.response.body)
+            return bounded_json_loads(exchange.response.body)
         except ValueError:
             return _NOTHING
 

@@ -15,7 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from assisterr_core.transport import TEXT_KEYS, AssisterrError, parse_timestamp, text_of_event
+from assisterr_core.transport import (
+    TEXT_KEYS,
+    AssisterrError,
+    bounded_json_loads,
+    bounded_json_raw_decode,
+    parse_timestamp,
+    text_of_event,
+)
 
 from .recording import Chunk, Exchange, RecordedResponse
 
@@ -23,7 +30,6 @@ STREAM_FORMATS = ("json", "ndjson", "sse-json", "sse-json-string", "sse-text", "
 """The stream formats the local server speaks; a recording may show any of them."""
 
 _LINE = re.compile(rb"\r\n|\r|\n")
-_JSON = json.JSONDecoder()
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _JSON_STYLES = ((", ", ": ", True), (",", ":", True), (", ", ": ", False), (",", ":", False))
 
@@ -155,7 +161,7 @@ def _bare_json(body: bytes, content_type: str) -> StreamWire:
     problem = None
     while pos < len(text):
         try:
-            value, after = _JSON.raw_decode(text, pos)
+            value, after = bounded_json_raw_decode(text, pos)
         except ValueError:
             problem = f"ends inside a JSON value at byte {byte}"
             break
@@ -181,12 +187,12 @@ def _sse(body: bytes, content_type: str) -> StreamWire:
             kind = "sse-text"
             if data.strip()[:1] in ("{", '"', "["):
                 try:
-                    value = json.loads(data)
+                    value = bounded_json_loads(data)
                     kind = "sse-json-string" if isinstance(value, str) else "sse-json"
                 except ValueError:
                     pass
         elif kind != "sse-text":
-            value = json.loads(data)
+            value = bounded_json_loads(data)
         delta = value if kind == "sse-text" else text_of_event(value)
         blocks.append(_Block(start, end, delta or None, value, data.strip(), event))
     prefix = "data:" if re.search(rb"(^|[\r\n])data:[^ ]", body) else "data: "
@@ -372,7 +378,7 @@ def body_shape(response: RecordedResponse) -> str:
     if not text:
         return "empty body"
     try:
-        value = json.loads(text)
+        value = bounded_json_loads(text)
     except ValueError:
         if "html" in response.content_type.lower() or text[:1] == b"<":
             return "HTML page"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from ..lazy import lazy_exports
 from .bounded_json import JSONTooDeepError
+from .bounded_json import loads as bounded_json_loads
+from .bounded_json import raw_decode as bounded_json_raw_decode
 from .clock import SYSTEM_CLOCK, Clock
 from .endpoints import (
     API_KEY_HEADER,
@@ -139,6 +141,8 @@ __all__ = [
     "UnpicklableError",
     "UnsupportedContentError",
     "Verify",
+    "bounded_json_loads",
+    "bounded_json_raw_decode",
     "chat_call",
     "chat_spec",
     "check_identifier",

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
+import pytest
+
 from assisterr_emulator.replay import load_profile
-from assisterr_probe import Exchange, RecordedResponse, Recording, judge
+from assisterr_probe import Exchange, RecordedResponse, Recording, RecordingError, judge, load
 from assisterr_probe.recording import Chunk, Redactor
 
 T = TypeVar("T")
@@ -63,3 +66,10 @@ def test_a_key_echoed_across_very_many_chunks_is_redacted() -> None:
     assert key.encode() not in body
     assert body == b"[redacted-api-key] and " * 100_000
     assert len(redacted) == 100_000
+
+
+def test_a_deeply_nested_recording_is_refused_clearly(tmp_path: Path) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text("[" * 100_000 + "]" * 100_000)
+    with pytest.raises(RecordingError, match="is not JSON: JSON nested more than"):
+        load(path)

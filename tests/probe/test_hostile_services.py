@@ -19,7 +19,7 @@ from assisterr_probe import REDACTED, Exchange, Recording, judge, run_probe
 from assisterr_probe.runner import ProbeSettings
 from tests.reliability.raw_peer import Conn, RawRequest, response_head
 
-from .conftest import HANDLE
+from .conftest import HANDLE, RunProbe
 from .hostile_service import Misbehaviour, ends_with, hostile_service
 
 KEY = "pk-hostile-5f1d2c3b4a69"
@@ -205,3 +205,31 @@ def test_a_compressed_stream_that_expands_hugely_is_read_no_further_than_the_lim
     assert stream.response is not None and stream.error is not None
     assert "body longer than" in stream.error
     assert len(stream.response.body) <= limit + 64 * 1024
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+def deeply_nested(conn: Conn, request: RawRequest) -> None:
+    if request.path.endswith("/chat/stream/"):
+        conn.respond(200, b"data: " + DEEP + b"\n\n", content_type="text/event-stream")
+    elif request.path.endswith("/chat/"):
+        conn.respond(200, b'{"message": "Four.", "extra": ' + DEEP + b"}")
+    elif request.method == "DELETE":
+        conn.respond(200, b"true")
+    else:
+        conn.respond(404 if "000000" in request.path else 200, DEEP)
+
+
+def test_deeply_nested_json_is_a_finding_not_a_traceback(probe_command: RunProbe) -> None:
+    """Every answer but session/create nests a hundred thousand levels deep."""
+    with hostile_service(deeply_nested,
+                         lambda r: not r.path.endswith("/session/create/")) as service:
+        run = probe_command("--base-url", service.base_url, "--api-key", KEY, "--handle",
+                            HANDLE, "--out", "recording.json")
+    assert run.code == 1
+    assert "Traceback" not in run.printed
+    assert run.recording is not None
+    rows = {row.exchange: row for row in judge(run.recording).rows}
+    assert rows["list_sessions"].finding and rows["stream"].finding
+    assert "failed unexpectedly" not in run.out
