@@ -27,6 +27,7 @@ from assisterr_core.transport import (
 )
 
 from .exchanges import STEPS, describe
+from .recording import MAX_EXCHANGE_SECONDS
 
 PROG = "assisterr-probe"
 DESCRIPTION = f"""Check the client against the real Assisterr service: call every endpoint once,
@@ -71,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the recording's file (default: assisterr-probe-HANDLE-TIME.json "
                              "in the current directory)")
     parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for each read (default: 120); an exchange "
-                             "gets at most 300 s")
+                        help="seconds to wait for each read (default: 120, at most 3600); "
+                             "an exchange gets at most 300 s, or this if it is longer")
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would be sent, and send nothing")
     return parser
@@ -98,8 +99,9 @@ def check(
             raise BadInput(f"no API key: set {ENV_API_KEY} or pass --api-key")
         if not handle:
             raise BadInput(f"no SLM handle: set {ENV_HANDLE_NAME} or pass --handle")
-    if not args.timeout > 0:
-        raise BadInput(f"--timeout must be positive seconds, got {args.timeout:g}")
+    if not 0 < args.timeout <= MAX_EXCHANGE_SECONDS:
+        raise BadInput(f"--timeout must be positive seconds, at most {MAX_EXCHANGE_SECONDS:g},"
+                       f" got {args.timeout:g}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -21,6 +21,9 @@ from assisterr_core.transport import bounded_json_loads
 FORMAT = "assisterr-probe-recording"
 FORMAT_VERSION = 1
 REDACTED = "[redacted-api-key]"
+MAX_EXCHANGE_SECONDS = 3600.0
+"""The longest an exchange of the probe may last: its deadline is never later."""
+MAX_RECORDED_MS = (MAX_EXCHANGE_SECONDS + 60.0) * 1000  # a minute's grace past the deadline
 
 
 class RecordingError(ValueError):
@@ -141,20 +144,66 @@ def from_json(data: Any, source: str = "the recording") -> Recording:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RecordingError(f"{source} is not an assisterr-probe recording")
     version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or not (
+            1 <= version <= FORMAT_VERSION):
         raise RecordingError(
             f"{source} has format version {version!r}; this version reads up to {FORMAT_VERSION}"
         )
+    where = "the recording"
     try:
+        exchanges = _field(data, "exchanges", list, where)
         return Recording(
-            base_url=str(data["base_url"]),
-            handle=str(data["handle"]),
-            recorded_at=str(data["recorded_at"]),
-            client=str(data.get("client", "")),
-            exchanges=tuple(_exchange_from(e) for e in data["exchanges"]),
+            base_url=_field(data, "base_url", str, where),
+            handle=_field(data, "handle", str, where),
+            recorded_at=_field(data, "recorded_at", str, where),
+            client=_field(data, "client", str, where, ""),
+            exchanges=tuple(_exchange_from(e, f"exchange {index}")
+                            for index, e in enumerate(exchanges, 1)),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+    except ValueError as exc:  # what is damaged and where; or base64 that is not
+        raise RecordingError(f"{source} is damaged: {exc}") from None
+
+
+class _Damaged(ValueError):
+    """Where a recording holds something the probe never writes, and what."""
+
+
+_REQUIRED: Any = object()
+
+
+def _field(data: Any, key: str, kind: type | tuple[type, ...], where: str,
+           default: Any = _REQUIRED) -> Any:
+    """``data[key]``, checked to be of ``kind`` (a bool is no number here)."""
+    if not isinstance(data, dict):
+        raise _Damaged(f"{where} is {_kind_of(data)}, not an object")
+    if key not in data:
+        if default is _REQUIRED:
+            raise _Damaged(f"{where} has no {key!r}")
+        return default
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        wanted = "a number" if {int, float} <= set(kinds) else " or ".join(map(_kind_name, kinds))
+        raise _Damaged(f"{where}: {key!r} is {_kind_of(value)}, not {wanted}")
+    return value
+
+
+def _time_field(data: Any, key: str, where: str, default: Any = _REQUIRED) -> float:
+    """A time in ms after the request was sent: what the probe can have measured."""
+    value = float(_field(data, key, (int, float), where, default))
+    if not 0 <= value <= MAX_RECORDED_MS:  # NaN too
+        raise _Damaged(f"{where}: {key!r} is {value!r} ms, not a time within an exchange "
+                       f"(0 to {MAX_RECORDED_MS:g})")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    return "null" if value is None else _kind_name(type(value))
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a float", bool: "true or false",
+            list: "a list", dict: "an object", type(None): "null"}.get(kind, kind.__name__)
 
 
 def _blob_json(data: bytes) -> dict[str, str]:
@@ -164,10 +213,12 @@ def _blob_json(data: bytes) -> dict[str, str]:
         return {"base64": base64.b64encode(data).decode("ascii")}
 
 
-def _blob_from(blob: Mapping[str, str]) -> bytes:
-    if "text" in blob:
-        return blob["text"].encode("utf-8")
-    return base64.b64decode(blob["base64"], validate=True)
+def _blob_from(blob: Any, where: str) -> bytes:
+    if isinstance(blob, dict) and "text" in blob:
+        text: str = _field(blob, "text", str, where)
+        return text.encode("utf-8")
+    encoded: str = _field(blob, "base64", str, where)
+    return base64.b64decode(encoded, validate=True)
 
 
 def _response_json(response: RecordedResponse) -> dict[str, Any]:
@@ -185,19 +236,27 @@ def _response_json(response: RecordedResponse) -> dict[str, Any]:
     return data
 
 
-def _response_from(data: Mapping[str, Any]) -> RecordedResponse:
+def _response_from(data: Any, where: str) -> RecordedResponse:
+    status = _field(data, "status", int, where)
+    if not 100 <= status <= 599:
+        raise _Damaged(f"{where}: status {status} is not an HTTP status")
     chunks = None
-    body = b""
     if "chunks" in data:
-        chunks = tuple(Chunk(float(c["at_ms"]), _blob_from(c)) for c in data["chunks"])
+        chunks = tuple(
+            Chunk(_time_field(c, "at_ms", f"{where}, chunk {index}"),
+                  _blob_from(c, f"{where}, chunk {index}"))
+            for index, c in enumerate(_field(data, "chunks", list, where), 1))
         body = b"".join(c.data for c in chunks)
     else:
-        body = _blob_from(data["body"])
+        body = _blob_from(_field(data, "body", dict, where), f"{where}, body")
+    lines = _field(data, "headers", list, where)
+    if not all(isinstance(line, str) for line in lines):
+        raise _Damaged(f"{where}: a header is not a string")
     return RecordedResponse(
-        status=int(data["status"]),
-        reason=str(data.get("reason", "")),
-        headers=tuple(_header_pair(line) for line in data["headers"]),
-        headers_ms=float(data.get("headers_ms", 0.0)),
+        status=status,
+        reason=_field(data, "reason", str, where, ""),
+        headers=tuple(_header_pair(line) for line in lines),
+        headers_ms=_time_field(data, "headers_ms", where, 0.0),
         body=body,
         chunks=chunks,
     )
@@ -225,21 +284,27 @@ def _exchange_json(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _exchange_from(data: Mapping[str, Any]) -> Exchange:
-    body = data.get("request_body")
-    response = data.get("response")
+def _exchange_from(data: Any, where: str) -> Exchange:
+    name = _field(data, "name", str, where)
+    where = f"{where} ({name})"
+    body = _field(data, "request_body", (dict, type(None)), where, None)
+    response = _field(data, "response", (dict, type(None)), where, None)
+    headers = _field(data, "request_headers", dict, where, {})
+    if not all(isinstance(value, str) for value in headers.values()):
+        raise _Damaged(f"{where}: a request header is not a string")
     return Exchange(
-        name=str(data["name"]),
-        method=str(data["method"]),
-        path=str(data["path"]),
-        request_headers={str(k): str(v) for k, v in data.get("request_headers", {}).items()},
-        request_body=None if body is None else _blob_from(body),
-        stream=bool(data.get("stream", False)),
-        redirects=tuple(_response_from(r) for r in data.get("redirects", [])),
-        response=None if response is None else _response_from(response),
-        error=data.get("error"),
-        skipped=data.get("skipped"),
-        elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+        name=name,
+        method=_field(data, "method", str, where),
+        path=_field(data, "path", str, where),
+        request_headers=dict(headers),
+        request_body=None if body is None else _blob_from(body, f"{where}, request body"),
+        stream=_field(data, "stream", bool, where, False),
+        redirects=tuple(_response_from(r, f"{where}, redirect {index}") for index, r in
+                        enumerate(_field(data, "redirects", list, where, []), 1)),
+        response=None if response is None else _response_from(response, f"{where}, response"),
+        error=_field(data, "error", (str, type(None)), where, None),
+        skipped=_field(data, "skipped", (str, type(None)), where, None),
+        elapsed_ms=_time_field(data, "elapsed_ms", where, 0.0),
     )
 
 

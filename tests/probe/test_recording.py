@@ -38,7 +38,7 @@ def test_files_that_are_not_readable_recordings_are_refused_clearly(tmp_path: Pa
         "not JSON": "{",
         "is not an assisterr-probe recording": json.dumps({"hello": "world"}),
         "format version 99; this version reads up to 1": json.dumps(newer),
-        "is damaged: KeyError": json.dumps(damaged),
+        "is damaged: the recording has no '": json.dumps(damaged),
     }
     for problem, text in files.items():
         path = tmp_path / "r.json"
