@@ -153,7 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _probe(plan: Plan) -> int:
     from .recording import Exchange
-    from .runner import ProbeSettings, ServiceUnreachable, run_probe
+    from .runner import ProbeInterrupted, ProbeSettings, ServiceUnreachable, run_probe
     from .verdict import judge, render
 
     assert plan.handle is not None
@@ -174,14 +174,17 @@ def _probe(plan: Plan) -> int:
         print(f"{PROG}: {exc}: nothing was sent and nothing recorded; check the network, "
               f"or {ENV_BASE_URL} / --base-url", file=sys.stderr)
         return 1
+    except ProbeInterrupted as exc:
+        print(f"{PROG}: interrupted; {exc.session}; nothing recorded", file=sys.stderr)
+        return 130
+    try:
+        verdict = judge(recording)
+        print(render(verdict))
+        recording.dump(plan.out)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (the session it opened was deleted); nothing recorded",
+        print(f"{PROG}: interrupted after the last exchange; the recording was not written",
               file=sys.stderr)
         return 130
-    verdict = judge(recording)
-    print(render(verdict))
-    try:
-        recording.dump(plan.out)
     except OSError as exc:
         print(f"{PROG}: could not write the recording to {plan.out}: {exc.strerror or exc}",
               file=sys.stderr)

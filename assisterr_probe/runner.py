@@ -62,6 +62,14 @@ class ServiceUnreachable(Exception):
         self.reason = reason
 
 
+class ProbeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the run, after the session was cleaned up if it could be."""
+
+    def __init__(self, session: str) -> None:
+        super().__init__(session)
+        self.session = session  # what became of the session it opened, in words
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """Where to probe, as whom, and how long to wait (``deadline``: seconds per exchange)."""
@@ -113,12 +121,14 @@ class _Prober:
                 on_exchange(exchanges[-1])
 
         unusable = "no session id came back from session/create"
+        opening = False  # session/create was sent and its id not read yet
         try:
             for step in STEPS:
                 if step.session is SessionUse.CREATED and session_id is None:
                     keep(self.skipped(step, unusable))
                     continue
                 unknown = step.session is SessionUse.UNKNOWN
+                opening = step is CREATE_STEP
                 exchange = self.send(step, unknown_session_id(session_id) if unknown
                                      else session_id)
                 if not exchanges and self.could_not_connect:
@@ -130,14 +140,42 @@ class _Prober:
                     if problem is not None:  # the client could not send it back either
                         session_id = None
                         unusable = f"the session id from session/create cannot be sent: {problem}"
+                    opening = False
                 if step is DELETE_STEP:
                     deleted = _succeeded(exchange)
                 keep(exchange)
-        finally:
-            if session_id is not None and not deleted:
-                # A step failed before the delete, or the run was interrupted: clean up.
-                keep(replace(self.send(DELETE_STEP, session_id), name=CLEANUP))
+        except KeyboardInterrupt:
+            if opening:
+                raise ProbeInterrupted(
+                    "the service may have created a session before it: if so, that session "
+                    "is left (session/list shows it)") from None
+            raise ProbeInterrupted(self._clean_up(session_id, deleted, keep)) from None
+        except BaseException:
+            self._clean_up(session_id, deleted, keep)
+            raise
+        self._clean_up(session_id, deleted, keep)
         return exchanges
+
+    def _clean_up(self, session_id: str | None, deleted: bool,
+                  keep: Callable[[Exchange], None]) -> str:
+        """Delete the session if a step failed before the delete or the run was interrupted;
+        what became of it, in words."""
+        if session_id is None:
+            return "no session was open"
+        if deleted:
+            return "the session it opened was deleted"
+        shown = self.redactor.text(session_id if len(session_id) <= 40 else
+                                   session_id[:39] + "…")
+        try:
+            exchange = replace(self.send(DELETE_STEP, session_id), name=CLEANUP)
+        except KeyboardInterrupt:
+            return f"the session it opened, {shown}, was not deleted: interrupted again"
+        keep(exchange)
+        if _succeeded(exchange):
+            return "the session it opened was deleted"
+        status = exchange.response.status if exchange.response else None
+        return (f"the session it opened, {shown}, was not deleted: "
+                f"{exchange.error or f'HTTP {status}'}")
 
     def skipped(self, step: Step, reason: str) -> Exchange:
         spec = step.spec(self.settings.handle, SESSION_PLACEHOLDER)
