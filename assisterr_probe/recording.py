@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import base64
 import bisect
+import contextlib
 import itertools
 import json
+import os
 import re
+import secrets
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -113,8 +117,43 @@ class Recording:
         return next((e for e in self.exchanges if e.name == name), None)
 
     def dump(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(to_json(self), indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+        """Write the recording to ``path``, whole or not at all: a write that fails (a full
+        disk, Ctrl-C) leaves what was there before."""
+        text = json.dumps(to_json(self), indent=1, ensure_ascii=False) + "\n"
+        write_whole(Path(path), text.encode("utf-8"))
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file next to ``path``'s target (through symlinks), then
+    move it over the target. A target that is no regular file (``/dev/null``, a pipe), or a
+    directory that takes no new file, is written in place."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None or stat.S_ISREG(mode):
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except PermissionError:
+            fd = None
+        if fd is not None:
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+                if mode is not None:
+                    os.chmod(temporary, stat.S_IMODE(mode))
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            return
+    with target.open("wb") as file:
+        file.write(data)
 
 
 def load(path: str | Path) -> Recording:
