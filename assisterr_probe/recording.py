@@ -257,7 +257,10 @@ def _blob_from(blob: Any, where: str) -> bytes:
         text: str = _field(blob, "text", str, where)
         return text.encode("utf-8")
     encoded: str = _field(blob, "base64", str, where)
-    return base64.b64decode(encoded, validate=True)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise _Damaged(f"{where}: 'base64' is not base64 ({exc})") from None
 
 
 def _response_json(response: RecordedResponse) -> dict[str, Any]:
