@@ -27,7 +27,7 @@ from assisterr_core.transport import (
 )
 
 from .exchanges import STEPS, describe
-from .recording import MAX_EXCHANGE_SECONDS
+from .recording import MAX_EXCHANGE_SECONDS, Redactor
 
 PROG = "assisterr-probe"
 DESCRIPTION = f"""Check the client against the real Assisterr service: call every endpoint once,
@@ -143,12 +143,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     if plan.dry_run:
-        print(f"Would send to {plan.settings.base_url}, in this order "
+        print(f"Would send to {_shown(plan.settings)}, in this order "
               f"(nothing sent now):")
         for index, step in enumerate(STEPS, 1):
             print(f"{index:>3}. {describe(step, plan.handle)}")
         return 0
     return _probe(plan)
+
+
+def _shown(settings: ClientSettings) -> str:
+    """The base URL as it may be printed: with the key redacted, should it hold it."""
+    return Redactor(settings.api_key.get_secret_value()).text(settings.base_url)
 
 
 def _probe(plan: Plan) -> int:
@@ -159,7 +164,7 @@ def _probe(plan: Plan) -> int:
     assert plan.handle is not None
     settings = ProbeSettings(plan.settings.api_key, plan.settings.base_url, plan.handle,
                              plan.settings.timeout, plan.deadline)
-    print(f"Probing SLM {plan.handle!r} at {settings.base_url} "
+    print(f"Probing SLM {plan.handle!r} at {_shown(plan.settings)} "
           f"({len(STEPS)} exchanges)...", file=sys.stderr, flush=True)
 
     def progress(exchange: Exchange) -> None:

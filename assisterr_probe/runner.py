@@ -90,9 +90,10 @@ def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = No
     """
     started = datetime.now(timezone.utc)
     with pooled_session(1) as http:  # the client's connections: no cookies, no .netrc
-        exchanges = _Prober(settings, http).run(on_exchange)
+        prober = _Prober(settings, http)
+        exchanges = prober.run(on_exchange)
     return Recording(
-        base_url=settings.base_url,
+        base_url=prober.redactor.text(settings.base_url),
         handle=settings.handle,
         recorded_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         client=USER_AGENT,
@@ -132,7 +133,7 @@ class _Prober:
                 exchange = self.send(step, unknown_session_id(session_id) if unknown
                                      else session_id)
                 if not exchanges and self.could_not_connect:
-                    raise ServiceUnreachable(self.settings.base_url,
+                    raise ServiceUnreachable(self.redactor.text(self.settings.base_url),
                                              self.redactor.text(exchange.error or ""))
                 if step is CREATE_STEP:
                     session_id = _created_session_id(exchange)

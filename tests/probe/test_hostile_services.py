@@ -233,3 +233,15 @@ def test_deeply_nested_json_is_a_finding_not_a_traceback(probe_command: RunProbe
     rows = {row.exchange: row for row in judge(run.recording).rows}
     assert rows["list_sessions"].finding and rows["stream"].finding
     assert "failed unexpectedly" not in run.out
+
+
+def test_a_key_inside_the_base_url_is_redacted_too(
+    probe_command: RunProbe, tmp_path: Path
+) -> None:
+    """Some gateways take the key in the path; the recording and the output still hold none."""
+    with hostile_service(lambda conn, request: None, lambda request: False) as service:
+        run = probe_command("--base-url", f"{service.base_url}/{KEY}", "--api-key", KEY,
+                            "--handle", HANDLE, "--out", "recording.json")
+    assert run.code == 0, run.printed
+    assert KEY not in run.printed
+    assert KEY not in (tmp_path / "recording.json").read_text(encoding="utf-8")
