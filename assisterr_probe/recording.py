@@ -28,6 +28,9 @@ REDACTED = "[redacted-api-key]"
 MAX_EXCHANGE_SECONDS = 3600.0
 """The longest an exchange of the probe may last: its deadline is never later."""
 MAX_RECORDED_MS = (MAX_EXCHANGE_SECONDS + 60.0) * 1000  # a minute's grace past the deadline
+MAX_CHUNKS = 50_000
+"""The most pieces the probe records of one body (a reply streams a few thousand at most):
+each costs far more memory and file than its bytes, a byte per HTTP chunk a hundredfold."""
 
 
 class RecordingError(ValueError):
@@ -284,6 +287,9 @@ def _response_from(data: Any, where: str) -> RecordedResponse:
         raise _Damaged(f"{where}: status {status} is not an HTTP status")
     chunks = None
     if "chunks" in data:
+        if len(_field(data, "chunks", list, where)) > MAX_CHUNKS:
+            raise _Damaged(f"{where}: more than {MAX_CHUNKS} chunks, more than the probe "
+                           "records")
         chunks = tuple(
             Chunk(_time_field(c, "at_ms", f"{where}, chunk {index}"),
                   _blob_from(c, f"{where}, chunk {index}"))

@@ -46,7 +46,7 @@ from .exchanges import (
     unknown_session_id,
     unusable_session_id,
 )
-from .recording import Chunk, Exchange, RecordedResponse, Recording, Redactor
+from .recording import MAX_CHUNKS, Chunk, Exchange, RecordedResponse, Recording, Redactor
 
 READ_SIZE = 64 * 1024
 ProgressCallback = Callable[[Exchange], None]
@@ -80,6 +80,7 @@ class ProbeSettings:
     timeout: Timeout = field(default_factory=Timeout)
     deadline: float = 300.0
     max_body_bytes: int = 16 * 1024 * 1024
+    max_chunks: int = MAX_CHUNKS
 
 
 def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = None) -> Recording:
@@ -238,6 +239,9 @@ class _Prober:
         error: str | None = None
         try:
             for data in _arrivals(response):
+                if len(chunks) == self.settings.max_chunks:
+                    error = f"body in more than {self.settings.max_chunks} pieces: not read on"
+                    break
                 chunks.append(Chunk(_ms_since(start), data))
                 size += len(data)
                 if size > self.settings.max_body_bytes:

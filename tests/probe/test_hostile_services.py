@@ -16,6 +16,7 @@ import pytest
 from assisterr_core.transport import Timeout
 from assisterr_core.transport.settings import Secret
 from assisterr_probe import REDACTED, Exchange, Recording, judge, run_probe
+from assisterr_probe.recording import MAX_CHUNKS
 from assisterr_probe.runner import ProbeSettings
 from tests.reliability.raw_peer import Conn, RawRequest, response_head
 
@@ -245,3 +246,19 @@ def test_a_key_inside_the_base_url_is_redacted_too(
     assert run.code == 0, run.printed
     assert KEY not in run.printed
     assert KEY not in (tmp_path / "recording.json").read_text(encoding="utf-8")
+
+
+def test_a_stream_of_countless_tiny_chunks_is_read_no_further_than_the_chunk_limit() -> None:
+    """A byte per HTTP chunk: memory and the recording grow with the chunks, not the bytes."""
+    count = MAX_CHUNKS + 10_000
+
+    def tiny_chunks(conn: Conn, request: RawRequest) -> None:
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n"
+                  b"Transfer-Encoding: chunked\r\n\r\n" + b"1\r\nx\r\n" * count + b"0\r\n\r\n")
+
+    with hostile_service(tiny_chunks, ends_with(f"/{HANDLE}/chat/stream/")) as service:
+        recording = probe_in_thread(service.base_url)
+    stream = exchange_of(recording, "stream")
+    assert stream.response is not None and stream.response.chunks is not None
+    assert len(stream.response.chunks) <= MAX_CHUNKS
+    assert stream.error is not None and "pieces" in stream.error
