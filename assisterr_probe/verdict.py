@@ -77,7 +77,11 @@ def judge(recording: Recording) -> Verdict:
         except Exception as exc:  # a parser that breaks on an answer is itself a finding
             rows.append(Row(exchange.name, _status(exchange), "failed unexpectedly",
                             f"{type(exc).__name__}: {exc}"))
-    return Verdict(tuple(rows), tuple(context.facts()))
+    try:
+        facts = context.facts()
+    except Exception as exc:  # a describer that breaks on an answer: said, not raised
+        facts = [("facts", f"could not be described: {type(exc).__name__}: {exc}")]
+    return Verdict(tuple(rows), tuple(facts))
 
 
 def render(verdict: Verdict) -> str:

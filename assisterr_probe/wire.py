@@ -363,7 +363,11 @@ def slash_handling(exchange: Exchange) -> str:
     """What the service does with a path that lacks its trailing slash."""
     if exchange.redirects:
         first = exchange.redirects[0]
-        target = urlsplit(first.header("Location") or "").path
+        location = first.header("Location") or ""
+        try:
+            target = urlsplit(location).path
+        except ValueError:  # not a URL at all (an unclosed IPv6 bracket)
+            target = location
         where = "the path with its slash" if target == exchange.path + "/" else repr(target)
         return f"redirects ({first.status}) to {where}"
     if exchange.response is None:

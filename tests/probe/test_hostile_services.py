@@ -262,3 +262,19 @@ def test_a_stream_of_countless_tiny_chunks_is_read_no_further_than_the_chunk_lim
     assert stream.response is not None and stream.response.chunks is not None
     assert len(stream.response.chunks) <= MAX_CHUNKS
     assert stream.error is not None and "pieces" in stream.error
+
+
+def test_a_redirect_to_an_unparsable_location_is_described_not_raised(
+    probe_command: RunProbe,
+) -> None:
+    def bad_location(conn: Conn, request: RawRequest) -> None:
+        conn.respond(307, b"", headers=[("Location", "http://[bad/x")])
+
+    with hostile_service(bad_location, lambda r: r.path.endswith("/session/list")) as service:
+        run = probe_command("--base-url", service.base_url, "--api-key", KEY, "--handle",
+                            HANDLE, "--out", "recording.json")
+    assert "Traceback" not in run.printed
+    assert run.code == 0
+    slashless = next(line for line in run.out.splitlines()
+                     if line.startswith("  without the trailing slash"))
+    assert "redirects (307) to 'http://[bad/x'" in slashless
