@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import errno
 import logging
+import math
 import signal
 import sys
 import threading
@@ -51,8 +52,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--log-requests", action="store_true",
                         help="print one line per request: method, path, status, milliseconds")
     args = parser.parse_args(argv)
-    if not args.time_scale >= 0:
-        parser.error("--time-scale must be >= 0")
+    if not 0 <= args.time_scale < math.inf:
+        parser.error("--time-scale must be a finite number >= 0")
     try:
         replay = load_profile(args.replay) if args.replay else None
     except RecordingError as exc:

@@ -28,6 +28,7 @@ REDACTED = "[redacted-api-key]"
 MAX_EXCHANGE_SECONDS = 3600.0
 """The longest an exchange of the probe may last: its deadline is never later."""
 MAX_RECORDED_MS = (MAX_EXCHANGE_SECONDS + 60.0) * 1000  # a minute's grace past the deadline
+MAX_RECORDING_BYTES = 2**30  # far more than 13 bodies of 16 MiB, in base64, take
 MAX_CHUNKS = 50_000
 """The most pieces the probe records of one body (a reply streams a few thousand at most):
 each costs far more memory and file than its bytes, a byte per HTTP chunk a hundredfold."""
@@ -161,6 +162,15 @@ def write_whole(path: Path, data: bytes) -> None:
 
 def load(path: str | Path) -> Recording:
     """Read a recording file; a clear :class:`RecordingError` for anything else."""
+    try:
+        found = os.stat(path)
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(found.st_mode):  # a pipe or a device could be read for ever
+        raise RecordingError(f"{path} is not a file")
+    if found.st_size > MAX_RECORDING_BYTES:
+        raise RecordingError(f"{path} is larger than any recording "
+                             f"({MAX_RECORDING_BYTES // 2**20} MiB)")
     try:
         data = bounded_json_loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:

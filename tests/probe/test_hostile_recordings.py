@@ -6,6 +6,7 @@ from __future__ import annotations
 import copy
 import json
 import math
+import os
 import subprocess
 import sys
 import threading
@@ -15,7 +16,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from assisterr_emulator import EmulatorServer
+from assisterr_emulator import EmulatorConfig, EmulatorServer
 from assisterr_emulator.replay import load_profile
 from assisterr_probe import (
     REDACTED,
@@ -193,3 +194,16 @@ def test_a_recorded_interim_answer_is_not_replayed_as_a_final_one(
     deleted = replayed.exchange("delete_session")
     assert deleted is not None and deleted.response is not None
     assert deleted.response.status == 200
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_recording_path_that_is_no_file_is_refused_without_waiting(tmp_path: Path) -> None:
+    """A pipe nobody writes to (or a device that never ends) is not read at all."""
+    os.mkfifo(tmp_path / "pipe.json")
+    with pytest.raises(RecordingError, match="is not a file"):
+        within_guard(lambda: load(tmp_path / "pipe.json"))
+
+
+def test_an_infinite_time_scale_is_refused() -> None:
+    with pytest.raises(ValueError, match="replay_time_scale"):
+        EmulatorConfig(replay_time_scale=math.inf)
