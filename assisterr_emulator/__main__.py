@@ -57,7 +57,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         replay = load_profile(args.replay) if args.replay else None
     except RecordingError as exc:
-        parser.error(str(exc))
+        print(f"assisterr-emulator: {exc}", file=sys.stderr)  # one line, no usage
+        sys.exit(2)
     config = EmulatorConfig(
         api_key=args.api_key,
         stream_format=args.stream_format,

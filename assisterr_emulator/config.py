@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -44,8 +45,8 @@ class EmulatorConfig:
             raise ValueError(f"stream_format must be one of {STREAM_FORMATS}")
         if self.history_order not in ("newest-first", "oldest-first"):
             raise ValueError("history_order must be 'newest-first' or 'oldest-first'")
-        if not self.replay_time_scale >= 0:
-            raise ValueError("replay_time_scale must be >= 0")
+        if not 0 <= self.replay_time_scale < math.inf:  # infinite: every pause for ever
+            raise ValueError("replay_time_scale must be a finite number >= 0")
 
     def stream_style(self) -> StreamStyle:
         """The framing of streamed replies: the replayed one, else ``stream_format``'s."""

@@ -7,7 +7,7 @@ the app gives those answers, and its responder still writes the replies.
 
 from __future__ import annotations
 
-import json
+import re
 import secrets
 import uuid
 from collections.abc import Collection, Mapping
@@ -15,8 +15,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from assisterr_core.transport import API_KEY_HEADER, bounded_json_loads
 from assisterr_probe import wire
-from assisterr_probe.recording import Exchange, RecordedResponse, Recording, load
+from assisterr_probe.exchanges import WRONG_KEY
+from assisterr_probe.recording import (
+    REDACTED,
+    Exchange,
+    RecordedResponse,
+    Recording,
+    RecordingError,
+    load,
+)
 
 from .framing import ChunkPattern, StreamStyle
 
@@ -89,12 +98,42 @@ class ReplayProfile:
 def load_profile(source: str | Path | Recording | ReplayProfile) -> ReplayProfile:
     """A profile from a recording file, a loaded recording, or a profile (returned as is).
 
-    A file that is not a readable recording raises :class:`assisterr_probe.RecordingError`.
+    A file that is not a readable recording, or a recording that cannot be replayed (one
+    that holds an API key, answers that cannot be sent), raises
+    :class:`assisterr_probe.RecordingError`.
     """
     if isinstance(source, ReplayProfile):
         return source
     recording = source if isinstance(source, Recording) else load(source)
+    name = str(source) if not isinstance(source, Recording) else "the recording"
+    _check_replayable(recording, name)
     return profile_from(recording, str(source) if not isinstance(source, Recording) else "")
+
+
+MAX_SESSION_ID_CHARS = 4096
+"""The longest session id a replay gives out: it must fit in a request line (8 KiB)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
+
+
+def _check_replayable(recording: Recording, source: str) -> None:
+    """Refuse what a probe recording never holds, and answers the server cannot give."""
+    for exchange in recording.exchanges:
+        key = next((v for k, v in exchange.request_headers.items()
+                    if k.lower() == API_KEY_HEADER.lower()), None)
+        if key not in (None, REDACTED, WRONG_KEY):
+            raise RecordingError(
+                f"{source} holds an API key in the {API_KEY_HEADER} header of "
+                f"{exchange.name!r}; a probe recording never does: redact it before replaying")
+        for response in (*exchange.redirects, exchange.response):
+            if response is not None and _CONTROL.search(response.content_type):
+                raise RecordingError(
+                    f"{source}: the Content-Type of {exchange.name!r} holds a control "
+                    "character, which the local server cannot send")
+    created = _created_id(_json_of(recording, "create_session"))
+    if created is not None and len(created) > MAX_SESSION_ID_CHARS:
+        raise RecordingError(
+            f"{source}: its session id is {len(created)} characters long; the local "
+            f"server replays ids of up to {MAX_SESSION_ID_CHARS}")
 
 
 def profile_from(recording: Recording, source: str = "") -> ReplayProfile:
@@ -126,7 +165,8 @@ def profile_from(recording: Recording, source: str = "") -> ReplayProfile:
         and exchange.response is not None and exchange.response.status >= 400
     }
     deleted = recording.exchange("delete_session")
-    if deleted is not None and deleted.response is not None and deleted.response.status < 300:
+    if deleted is not None and deleted.response is not None and (
+            200 <= deleted.response.status < 300):
         fields["deleted"] = CannedAnswer.of(deleted.response)
     fields.update(_slashless(recording))
     return ReplayProfile(**fields)
@@ -182,7 +222,7 @@ def _slashless(recording: Recording) -> dict[str, Any]:
     exchange = recording.exchange("no_trailing_slash")
     if exchange is None:
         return {}
-    if exchange.redirects:
+    if exchange.redirects and 300 <= exchange.redirects[0].status < 400:
         first = exchange.redirects[0]
         location = first.header("Location") or ""
         return {"slashless": CannedAnswer.of(first),
@@ -197,7 +237,7 @@ def _json_of(recording: Recording, name: str) -> Any:
     if exchange is None or exchange.response is None or exchange.response.status >= 300:
         return None
     try:
-        return json.loads(exchange.response.body)
+        return bounded_json_loads(exchange.response.body)
     except ValueError:
         return None
 

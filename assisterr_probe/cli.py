@@ -27,6 +27,7 @@ from assisterr_core.transport import (
 )
 
 from .exchanges import STEPS, describe
+from .recording import MAX_EXCHANGE_SECONDS, Redactor
 
 PROG = "assisterr-probe"
 DESCRIPTION = f"""Check the client against the real Assisterr service: call every endpoint once,
@@ -71,8 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="the recording's file (default: assisterr-probe-HANDLE-TIME.json "
                              "in the current directory)")
     parser.add_argument("--timeout", type=float, default=120.0,
-                        help="seconds to wait for each read (default: 120); an exchange "
-                             "gets at most 300 s")
+                        help="seconds to wait for each read (default: 120, at most 3600); "
+                             "an exchange gets at most 300 s, or this if it is longer")
     parser.add_argument("--dry-run", action="store_true",
                         help="list what would be sent, and send nothing")
     return parser
@@ -98,8 +99,9 @@ def check(
             raise BadInput(f"no API key: set {ENV_API_KEY} or pass --api-key")
         if not handle:
             raise BadInput(f"no SLM handle: set {ENV_HANDLE_NAME} or pass --handle")
-    if not args.timeout > 0:
-        raise BadInput(f"--timeout must be positive seconds, got {args.timeout:g}")
+    if not 0 < args.timeout <= MAX_EXCHANGE_SECONDS:
+        raise BadInput(f"--timeout must be positive seconds, at most {MAX_EXCHANGE_SECONDS:g},"
+                       f" got {args.timeout:g}")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -141,7 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{PROG}: {exc}", file=sys.stderr)
         return 2
     if plan.dry_run:
-        print(f"Would send to {plan.settings.base_url}, in this order "
+        print(f"Would send to {_shown(plan.settings)}, in this order "
               f"(nothing sent now):")
         for index, step in enumerate(STEPS, 1):
             print(f"{index:>3}. {describe(step, plan.handle)}")
@@ -149,15 +151,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _probe(plan)
 
 
+def _shown(settings: ClientSettings) -> str:
+    """The base URL as it may be printed: with the key redacted, should it hold it."""
+    return Redactor(settings.api_key.get_secret_value()).text(settings.base_url)
+
+
 def _probe(plan: Plan) -> int:
     from .recording import Exchange
-    from .runner import ProbeSettings, ServiceUnreachable, run_probe
+    from .runner import ProbeInterrupted, ProbeSettings, ServiceUnreachable, run_probe
     from .verdict import judge, render
 
     assert plan.handle is not None
     settings = ProbeSettings(plan.settings.api_key, plan.settings.base_url, plan.handle,
                              plan.settings.timeout, plan.deadline)
-    print(f"Probing SLM {plan.handle!r} at {settings.base_url} "
+    print(f"Probing SLM {plan.handle!r} at {_shown(plan.settings)} "
           f"({len(STEPS)} exchanges)...", file=sys.stderr, flush=True)
 
     def progress(exchange: Exchange) -> None:
@@ -172,14 +179,17 @@ def _probe(plan: Plan) -> int:
         print(f"{PROG}: {exc}: nothing was sent and nothing recorded; check the network, "
               f"or {ENV_BASE_URL} / --base-url", file=sys.stderr)
         return 1
+    except ProbeInterrupted as exc:
+        print(f"{PROG}: interrupted; {exc.session}; nothing recorded", file=sys.stderr)
+        return 130
+    try:
+        verdict = judge(recording)
+        print(render(verdict))
+        recording.dump(plan.out)
     except KeyboardInterrupt:
-        print(f"{PROG}: interrupted (the session it opened was deleted); nothing recorded",
+        print(f"{PROG}: interrupted after the last exchange; the recording was not written",
               file=sys.stderr)
         return 130
-    verdict = judge(recording)
-    print(render(verdict))
-    try:
-        recording.dump(plan.out)
     except OSError as exc:
         print(f"{PROG}: could not write the recording to {plan.out}: {exc.strerror or exc}",
               file=sys.stderr)

@@ -14,8 +14,10 @@ from enum import Enum
 from typing import Any
 
 from assisterr_core.transport import (
+    InvalidRequestError,
     RequestSpec,
     chat_spec,
+    check_identifier,
     create_session_call,
     delete_session_call,
     history_call,
@@ -125,6 +127,16 @@ def unknown_session_id(created: str | None) -> str:
     else:
         candidate = "0" * 24
     return candidate if candidate != created else candidate[:-1] + "1"
+
+
+def unusable_session_id(session_id: str) -> str | None:
+    """Why the client would refuse to put ``session_id`` in a path (None: it would not)."""
+    try:
+        check_identifier(session_id, "session_id")
+    except InvalidRequestError as exc:
+        text = str(exc)
+        return text if len(text) <= 200 else text[:199] + "…"
+    return None
 
 
 def describe(step: Step, handle: str | None) -> str:

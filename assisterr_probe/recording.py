@@ -7,16 +7,31 @@ the time it arrived. The API key is redacted everywhere, in every form a server 
 from __future__ import annotations
 
 import base64
+import bisect
+import contextlib
+import itertools
 import json
+import os
 import re
+import secrets
+import stat
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from assisterr_core.transport import bounded_json_loads
+
 FORMAT = "assisterr-probe-recording"
 FORMAT_VERSION = 1
 REDACTED = "[redacted-api-key]"
+MAX_EXCHANGE_SECONDS = 3600.0
+"""The longest an exchange of the probe may last: its deadline is never later."""
+MAX_RECORDED_MS = (MAX_EXCHANGE_SECONDS + 60.0) * 1000  # a minute's grace past the deadline
+MAX_RECORDING_BYTES = 2**30  # far more than 13 bodies of 16 MiB, in base64, take
+MAX_CHUNKS = 50_000
+"""The most pieces the probe records of one body (a reply streams a few thousand at most):
+each costs far more memory and file than its bytes, a byte per HTTP chunk a hundredfold."""
 
 
 class RecordingError(ValueError):
@@ -87,7 +102,7 @@ class Exchange:
         if not self.request_body:
             return None
         try:
-            return json.loads(self.request_body)
+            return bounded_json_loads(self.request_body)
         except ValueError:
             return None
 
@@ -106,14 +121,58 @@ class Recording:
         return next((e for e in self.exchanges if e.name == name), None)
 
     def dump(self, path: str | Path) -> None:
-        Path(path).write_text(json.dumps(to_json(self), indent=1, ensure_ascii=False) + "\n",
-                              encoding="utf-8")
+        """Write the recording to ``path``, whole or not at all: a write that fails (a full
+        disk, Ctrl-C) leaves what was there before."""
+        text = json.dumps(to_json(self), indent=1, ensure_ascii=False) + "\n"
+        write_whole(Path(path), text.encode("utf-8"))
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """Write ``data`` to a new file next to ``path``'s target (through symlinks), then
+    move it over the target. A target that is no regular file (``/dev/null``, a pipe), or a
+    directory that takes no new file, is written in place."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode: int | None = target.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is None or stat.S_ISREG(mode):
+        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        except PermissionError:
+            fd = None
+        if fd is not None:
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(data)
+                    file.flush()
+                    os.fsync(file.fileno())
+                if mode is not None:
+                    os.chmod(temporary, stat.S_IMODE(mode))
+                os.replace(temporary, target)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temporary)
+                raise
+            return
+    with target.open("wb") as file:
+        file.write(data)
 
 
 def load(path: str | Path) -> Recording:
     """Read a recording file; a clear :class:`RecordingError` for anything else."""
     try:
-        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        found = os.stat(path)
+    except OSError as exc:
+        raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(found.st_mode):  # a pipe or a device could be read for ever
+        raise RecordingError(f"{path} is not a file")
+    if found.st_size > MAX_RECORDING_BYTES:
+        raise RecordingError(f"{path} is larger than any recording "
+                             f"({MAX_RECORDING_BYTES // 2**20} MiB)")
+    try:
+        data = bounded_json_loads(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise RecordingError(f"cannot read {path}: {exc.strerror or exc}") from None
     except ValueError as exc:
@@ -137,20 +196,66 @@ def from_json(data: Any, source: str = "the recording") -> Recording:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise RecordingError(f"{source} is not an assisterr-probe recording")
     version = data.get("format_version")
-    if not isinstance(version, int) or version > FORMAT_VERSION:
+    if isinstance(version, bool) or not isinstance(version, int) or not (
+            1 <= version <= FORMAT_VERSION):
         raise RecordingError(
             f"{source} has format version {version!r}; this version reads up to {FORMAT_VERSION}"
         )
+    where = "the recording"
     try:
+        exchanges = _field(data, "exchanges", list, where)
         return Recording(
-            base_url=str(data["base_url"]),
-            handle=str(data["handle"]),
-            recorded_at=str(data["recorded_at"]),
-            client=str(data.get("client", "")),
-            exchanges=tuple(_exchange_from(e) for e in data["exchanges"]),
+            base_url=_field(data, "base_url", str, where),
+            handle=_field(data, "handle", str, where),
+            recorded_at=_field(data, "recorded_at", str, where),
+            client=_field(data, "client", str, where, ""),
+            exchanges=tuple(_exchange_from(e, f"exchange {index}")
+                            for index, e in enumerate(exchanges, 1)),
         )
-    except (KeyError, TypeError, ValueError) as exc:
-        raise RecordingError(f"{source} is damaged: {type(exc).__name__}: {exc}") from None
+    except ValueError as exc:  # what is damaged and where; or base64 that is not
+        raise RecordingError(f"{source} is damaged: {exc}") from None
+
+
+class _Damaged(ValueError):
+    """Where a recording holds something the probe never writes, and what."""
+
+
+_REQUIRED: Any = object()
+
+
+def _field(data: Any, key: str, kind: type | tuple[type, ...], where: str,
+           default: Any = _REQUIRED) -> Any:
+    """``data[key]``, checked to be of ``kind`` (a bool is no number here)."""
+    if not isinstance(data, dict):
+        raise _Damaged(f"{where} is {_kind_of(data)}, not an object")
+    if key not in data:
+        if default is _REQUIRED:
+            raise _Damaged(f"{where} has no {key!r}")
+        return default
+    value = data[key]
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        wanted = "a number" if {int, float} <= set(kinds) else " or ".join(map(_kind_name, kinds))
+        raise _Damaged(f"{where}: {key!r} is {_kind_of(value)}, not {wanted}")
+    return value
+
+
+def _time_field(data: Any, key: str, where: str, default: Any = _REQUIRED) -> float:
+    """A time in ms after the request was sent: what the probe can have measured."""
+    value = float(_field(data, key, (int, float), where, default))
+    if not 0 <= value <= MAX_RECORDED_MS:  # NaN too
+        raise _Damaged(f"{where}: {key!r} is {value!r} ms, not a time within an exchange "
+                       f"(0 to {MAX_RECORDED_MS:g})")
+    return value
+
+
+def _kind_of(value: Any) -> str:
+    return "null" if value is None else _kind_name(type(value))
+
+
+def _kind_name(kind: type) -> str:
+    return {str: "a string", int: "an integer", float: "a float", bool: "true or false",
+            list: "a list", dict: "an object", type(None): "null"}.get(kind, kind.__name__)
 
 
 def _blob_json(data: bytes) -> dict[str, str]:
@@ -160,10 +265,15 @@ def _blob_json(data: bytes) -> dict[str, str]:
         return {"base64": base64.b64encode(data).decode("ascii")}
 
 
-def _blob_from(blob: Mapping[str, str]) -> bytes:
-    if "text" in blob:
-        return blob["text"].encode("utf-8")
-    return base64.b64decode(blob["base64"], validate=True)
+def _blob_from(blob: Any, where: str) -> bytes:
+    if isinstance(blob, dict) and "text" in blob:
+        text: str = _field(blob, "text", str, where)
+        return text.encode("utf-8")
+    encoded: str = _field(blob, "base64", str, where)
+    try:
+        return base64.b64decode(encoded, validate=True)
+    except ValueError as exc:
+        raise _Damaged(f"{where}: 'base64' is not base64 ({exc})") from None
 
 
 def _response_json(response: RecordedResponse) -> dict[str, Any]:
@@ -181,19 +291,30 @@ def _response_json(response: RecordedResponse) -> dict[str, Any]:
     return data
 
 
-def _response_from(data: Mapping[str, Any]) -> RecordedResponse:
+def _response_from(data: Any, where: str) -> RecordedResponse:
+    status = _field(data, "status", int, where)
+    if not 100 <= status <= 599:
+        raise _Damaged(f"{where}: status {status} is not an HTTP status")
     chunks = None
-    body = b""
     if "chunks" in data:
-        chunks = tuple(Chunk(float(c["at_ms"]), _blob_from(c)) for c in data["chunks"])
+        if len(_field(data, "chunks", list, where)) > MAX_CHUNKS:
+            raise _Damaged(f"{where}: more than {MAX_CHUNKS} chunks, more than the probe "
+                           "records")
+        chunks = tuple(
+            Chunk(_time_field(c, "at_ms", f"{where}, chunk {index}"),
+                  _blob_from(c, f"{where}, chunk {index}"))
+            for index, c in enumerate(_field(data, "chunks", list, where), 1))
         body = b"".join(c.data for c in chunks)
     else:
-        body = _blob_from(data["body"])
+        body = _blob_from(_field(data, "body", dict, where), f"{where}, body")
+    lines = _field(data, "headers", list, where)
+    if not all(isinstance(line, str) for line in lines):
+        raise _Damaged(f"{where}: a header is not a string")
     return RecordedResponse(
-        status=int(data["status"]),
-        reason=str(data.get("reason", "")),
-        headers=tuple(_header_pair(line) for line in data["headers"]),
-        headers_ms=float(data.get("headers_ms", 0.0)),
+        status=status,
+        reason=_field(data, "reason", str, where, ""),
+        headers=tuple(_header_pair(line) for line in lines),
+        headers_ms=_time_field(data, "headers_ms", where, 0.0),
         body=body,
         chunks=chunks,
     )
@@ -221,21 +342,27 @@ def _exchange_json(exchange: Exchange) -> dict[str, Any]:
     }
 
 
-def _exchange_from(data: Mapping[str, Any]) -> Exchange:
-    body = data.get("request_body")
-    response = data.get("response")
+def _exchange_from(data: Any, where: str) -> Exchange:
+    name = _field(data, "name", str, where)
+    where = f"{where} ({name})"
+    body = _field(data, "request_body", (dict, type(None)), where, None)
+    response = _field(data, "response", (dict, type(None)), where, None)
+    headers = _field(data, "request_headers", dict, where, {})
+    if not all(isinstance(value, str) for value in headers.values()):
+        raise _Damaged(f"{where}: a request header is not a string")
     return Exchange(
-        name=str(data["name"]),
-        method=str(data["method"]),
-        path=str(data["path"]),
-        request_headers={str(k): str(v) for k, v in data.get("request_headers", {}).items()},
-        request_body=None if body is None else _blob_from(body),
-        stream=bool(data.get("stream", False)),
-        redirects=tuple(_response_from(r) for r in data.get("redirects", [])),
-        response=None if response is None else _response_from(response),
-        error=data.get("error"),
-        skipped=data.get("skipped"),
-        elapsed_ms=float(data.get("elapsed_ms", 0.0)),
+        name=name,
+        method=_field(data, "method", str, where),
+        path=_field(data, "path", str, where),
+        request_headers=dict(headers),
+        request_body=None if body is None else _blob_from(body, f"{where}, request body"),
+        stream=_field(data, "stream", bool, where, False),
+        redirects=tuple(_response_from(r, f"{where}, redirect {index}") for index, r in
+                        enumerate(_field(data, "redirects", list, where, []), 1)),
+        response=None if response is None else _response_from(response, f"{where}, response"),
+        error=_field(data, "error", (str, type(None)), where, None),
+        skipped=_field(data, "skipped", (str, type(None)), where, None),
+        elapsed_ms=_time_field(data, "elapsed_ms", where, 0.0),
     )
 
 
@@ -244,11 +371,15 @@ class Redactor:
 
     Each character of the key may appear as itself, JSON-escaped (``\\"``, ``\\/``,
     ``\\u00XX``), percent-encoded or as an HTML entity, in any mix, any hex case and
-    escaped more than once.
+    escaped more than once. So may the key in base64 (either alphabet), inside a longer
+    encoded value too (``user:key`` in Basic auth): the characters that only the key's bytes
+    decide are redacted, at each of the three alignments.
     """
 
     def __init__(self, key: str) -> None:
-        self._pattern = re.compile(b"".join(_char_forms(c) for c in key)) if key else None
+        forms = [key, *_base64_cores(key.encode())] if key else []
+        self._pattern = re.compile(b"|".join(
+            b"".join(_char_forms(c) for c in form) for form in forms)) if forms else None
 
     def bytes(self, data: bytes) -> bytes:
         if self._pattern is None:
@@ -266,19 +397,22 @@ class Redactor:
         """Redact a stream; a key split across chunks merges those chunks first."""
         if self._pattern is None or not chunks:
             return tuple(chunks)
-        ends, total = [], 0
-        for chunk in chunks:
-            total += len(chunk.data)
-            ends.append(total)
-        merged = list(chunks)
-        body = b"".join(c.data for c in chunks)
-        for match in reversed(list(self._pattern.finditer(body))):
-            first = next(i for i, end in enumerate(ends) if end > match.start())
-            last = next(i for i, end in enumerate(ends) if end >= match.end())
-            if first != last:
-                joined = Chunk(merged[last].at_ms, b"".join(c.data for c in merged[first:last + 1]))
-                merged[first:last + 1] = [joined]
-                ends[first:last + 1] = [ends[last]]
+        ends = list(itertools.accumulate(len(c.data) for c in chunks))
+        reach = list(range(len(chunks)))  # chunk i must be merged up to chunk reach[i]
+        for match in self._pattern.finditer(b"".join(c.data for c in chunks)):
+            first = bisect.bisect_right(ends, match.start())
+            reach[first] = max(reach[first], bisect.bisect_left(ends, match.end()))
+        merged: list[Chunk] = []
+        start = 0
+        while start < len(chunks):
+            last = index = start
+            while index <= last:  # matches may chain chunks together
+                last = max(last, reach[index])
+                index += 1
+            group = chunks[start:last + 1]
+            merged.append(group[0] if len(group) == 1 else
+                          Chunk(group[-1].at_ms, b"".join(c.data for c in group)))
+            start = last + 1
         return tuple(replace(c, data=self.bytes(c.data)) for c in merged)
 
     def response(self, response: RecordedResponse) -> RecordedResponse:
@@ -298,7 +432,24 @@ class Redactor:
             redirects=tuple(self.response(r) for r in exchange.redirects),
             response=None if exchange.response is None else self.response(exchange.response),
             error=None if exchange.error is None else self.text(exchange.error),
+            skipped=None if exchange.skipped is None else self.text(exchange.skipped),
         )
+
+
+def _base64_cores(key: bytes) -> list[str]:
+    """The base64 text that ``key`` becomes wherever it starts in an encoded value, minus
+    the characters at its edges that neighbouring bytes share (too short: left out)."""
+    cores = []
+    for shift in range(3):
+        encoded = base64.b64encode(bytes(shift) + key).decode("ascii")
+        core = encoded[-(-8 * shift // 6): 8 * (shift + len(key)) // 6]
+        if len(core) >= _MIN_BASE64_CORE:
+            cores += [core, core.translate(_URL_SAFE)]
+    return list(dict.fromkeys(cores))
+
+
+_MIN_BASE64_CORE = 8  # shorter runs would match unrelated text; keys are much longer
+_URL_SAFE = str.maketrans("+/", "-_")
 
 
 def _char_forms(char: str) -> bytes:

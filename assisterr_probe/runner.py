@@ -1,7 +1,9 @@
 """Sends the probe's exchanges with ``requests`` and records every byte that comes back.
 
-Each request carries the core client's own headers and is bounded by connect, read and total
-timeouts; nothing the server answers stops the run, and the session it opens is always deleted.
+Each request carries the core client's own headers and goes through the client's own
+connections (interim responses skipped, headers cut short refused, no credentials from the
+environment); it is bounded by connect and read timeouts and by a deadline for the whole
+exchange. Nothing the server answers stops the run, and the session it opens is always deleted.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 from urllib.parse import urljoin
 
 import requests
@@ -24,8 +26,12 @@ from assisterr_core.transport import (
     Secret,
     Timeout,
     decode_json_body,
+    environment_ca_bundle,
+    environment_proxy,
     parse_session_id,
+    pooled_session,
     request_headers,
+    total_deadline,
 )
 
 from .exchanges import (
@@ -38,8 +44,9 @@ from .exchanges import (
     SessionUse,
     Step,
     unknown_session_id,
+    unusable_session_id,
 )
-from .recording import Chunk, Exchange, RecordedResponse, Recording, Redactor
+from .recording import MAX_CHUNKS, Chunk, Exchange, RecordedResponse, Recording, Redactor
 
 READ_SIZE = 64 * 1024
 ProgressCallback = Callable[[Exchange], None]
@@ -55,6 +62,14 @@ class ServiceUnreachable(Exception):
         self.reason = reason
 
 
+class ProbeInterrupted(KeyboardInterrupt):
+    """Ctrl-C during the run, after the session was cleaned up if it could be."""
+
+    def __init__(self, session: str) -> None:
+        super().__init__(session)
+        self.session = session  # what became of the session it opened, in words
+
+
 @dataclass(frozen=True)
 class ProbeSettings:
     """Where to probe, as whom, and how long to wait (``deadline``: seconds per exchange)."""
@@ -65,6 +80,7 @@ class ProbeSettings:
     timeout: Timeout = field(default_factory=Timeout)
     deadline: float = 300.0
     max_body_bytes: int = 16 * 1024 * 1024
+    max_chunks: int = MAX_CHUNKS
 
 
 def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = None) -> Recording:
@@ -74,11 +90,11 @@ def run_probe(settings: ProbeSettings, on_exchange: ProgressCallback | None = No
     connection, an unknown host, a connect timeout): eleven more failures would say nothing new.
     """
     started = datetime.now(timezone.utc)
-    with requests.Session() as http:
-        http.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))  # as the client does
-        exchanges = _Prober(settings, http).run(on_exchange)
+    with pooled_session(1) as http:  # the client's connections: no cookies, no .netrc
+        prober = _Prober(settings, http)
+        exchanges = prober.run(on_exchange)
     return Recording(
-        base_url=settings.base_url,
+        base_url=prober.redactor.text(settings.base_url),
         handle=settings.handle,
         recorded_at=started.isoformat(timespec="seconds").replace("+00:00", "Z"),
         client=USER_AGENT,
@@ -106,27 +122,62 @@ class _Prober:
             if on_exchange is not None:
                 on_exchange(exchanges[-1])
 
+        unusable = "no session id came back from session/create"
+        opening = False  # session/create was sent and its id not read yet
         try:
             for step in STEPS:
                 if step.session is SessionUse.CREATED and session_id is None:
-                    keep(self.skipped(step, "no session id came back from session/create"))
+                    keep(self.skipped(step, unusable))
                     continue
                 unknown = step.session is SessionUse.UNKNOWN
+                opening = step is CREATE_STEP
                 exchange = self.send(step, unknown_session_id(session_id) if unknown
                                      else session_id)
                 if not exchanges and self.could_not_connect:
-                    raise ServiceUnreachable(self.settings.base_url,
+                    raise ServiceUnreachable(self.redactor.text(self.settings.base_url),
                                              self.redactor.text(exchange.error or ""))
                 if step is CREATE_STEP:
                     session_id = _created_session_id(exchange)
+                    problem = None if session_id is None else unusable_session_id(session_id)
+                    if problem is not None:  # the client could not send it back either
+                        session_id = None
+                        unusable = f"the session id from session/create cannot be sent: {problem}"
+                    opening = False
                 if step is DELETE_STEP:
                     deleted = _succeeded(exchange)
                 keep(exchange)
-        finally:
-            if session_id is not None and not deleted:
-                # A step failed before the delete, or the run was interrupted: clean up.
-                keep(replace(self.send(DELETE_STEP, session_id), name=CLEANUP))
+        except KeyboardInterrupt:
+            if opening:
+                raise ProbeInterrupted(
+                    "the service may have created a session before it: if so, that session "
+                    "is left (session/list shows it)") from None
+            raise ProbeInterrupted(self._clean_up(session_id, deleted, keep)) from None
+        except BaseException:
+            self._clean_up(session_id, deleted, keep)
+            raise
+        self._clean_up(session_id, deleted, keep)
         return exchanges
+
+    def _clean_up(self, session_id: str | None, deleted: bool,
+                  keep: Callable[[Exchange], None]) -> str:
+        """Delete the session if a step failed before the delete or the run was interrupted;
+        what became of it, in words."""
+        if session_id is None:
+            return "no session was open"
+        if deleted:
+            return "the session it opened was deleted"
+        shown = self.redactor.text(session_id if len(session_id) <= 40 else
+                                   session_id[:39] + "…")
+        try:
+            exchange = replace(self.send(DELETE_STEP, session_id), name=CLEANUP)
+        except KeyboardInterrupt:
+            return f"the session it opened, {shown}, was not deleted: interrupted again"
+        keep(exchange)
+        if _succeeded(exchange):
+            return "the session it opened was deleted"
+        status = exchange.response.status if exchange.response else None
+        return (f"the session it opened, {shown}, was not deleted: "
+                f"{exchange.error or f'HTTP {status}'}")
 
     def skipped(self, step: Step, reason: str) -> Exchange:
         spec = step.spec(self.settings.handle, SESSION_PLACEHOLDER)
@@ -141,34 +192,42 @@ class _Prober:
         start = time.monotonic()
         redirects: list[RecordedResponse] = []
         exchange = Exchange(step.name, spec.method, spec.path, headers, body, spec.stream)
-        try:
-            for _ in range(MAX_REDIRECTS + 1):
-                response = self.http.request(
-                    spec.method, url, data=body, headers=headers, stream=True,
-                    allow_redirects=False,
-                    timeout=(self.settings.timeout.connect, self.settings.timeout.read),
-                )
-                if not redirects:  # the headers as sent, requests' own defaults included
-                    exchange = replace(exchange, request_headers=dict(response.request.headers))
-                with response:
-                    recorded, error = self._read(response, start, spec.stream)
-                location = response.headers.get("Location")
-                if response.status_code in (307, 308) and location and error is None:
-                    # Followed as the client follows them: the key only to the same origin.
-                    redirects.append(recorded)
-                    url = urljoin(url, location)
-                    headers = request_headers(client_settings, spec, url)
-                    continue
-                return replace(exchange, redirects=tuple(redirects), response=recorded,
-                               error=error, elapsed_ms=_ms_since(start))
-            error = f"more than {MAX_REDIRECTS} redirects"
-        except AssisterrError as exc:
-            error = f"{type(exc).__name__}: {exc}"
-        except Exception as exc:  # whatever the server or the network does goes in the record
-            error = _describe(exc)
-            self.could_not_connect = _could_not_connect(exc)
+        with total_deadline(self.settings.deadline) as deadline:
+            try:
+                for _ in range(MAX_REDIRECTS + 1):
+                    response = self.http.request(
+                        spec.method, url, data=body, headers=headers, stream=True,
+                        allow_redirects=False,
+                        timeout=(self.settings.timeout.connect, self.settings.timeout.read),
+                        **_as_the_client_goes(url),
+                    )
+                    if not redirects:  # as sent, requests' own default headers included
+                        exchange = replace(exchange,
+                                           request_headers=dict(response.request.headers))
+                    with response:
+                        recorded, error = self._read(response, start, spec.stream)
+                    if deadline.fired:
+                        error = self._past_deadline()
+                    location = response.headers.get("Location")
+                    if response.status_code in (307, 308) and location and error is None:
+                        # Followed as the client follows them: the key only to the same origin.
+                        redirects.append(recorded)
+                        url = urljoin(url, location)
+                        headers = request_headers(client_settings, spec, url)
+                        continue
+                    return replace(exchange, redirects=tuple(redirects), response=recorded,
+                                   error=error, elapsed_ms=_ms_since(start))
+                error = f"more than {MAX_REDIRECTS} redirects"
+            except AssisterrError as exc:
+                error = f"{type(exc).__name__}: {exc}"
+            except Exception as exc:  # whatever the server or network does goes in the record
+                error = self._past_deadline() if deadline.fired else _describe(exc)
+                self.could_not_connect = not deadline.fired and _could_not_connect(exc)
         return replace(exchange, redirects=tuple(redirects), error=error,
                        elapsed_ms=_ms_since(start))
+
+    def _past_deadline(self) -> str:
+        return f"still answering after {self.settings.deadline:g} s: cut off"
 
     def _read(
         self, response: requests.Response, start: float, streamed: bool
@@ -180,6 +239,9 @@ class _Prober:
         error: str | None = None
         try:
             for data in _arrivals(response):
+                if len(chunks) == self.settings.max_chunks:
+                    error = f"body in more than {self.settings.max_chunks} pieces: not read on"
+                    break
                 chunks.append(Chunk(_ms_since(start), data))
                 size += len(data)
                 if size > self.settings.max_body_bytes:
@@ -201,11 +263,22 @@ class _Prober:
         return recorded, error
 
 
+def _as_the_client_goes(url: str) -> dict[str, Any]:
+    """The proxy and CA bundle the client takes from the environment for ``url``."""
+    proxy = environment_proxy(url)
+    return {"proxies": {"http": proxy, "https": proxy} if proxy else {},
+            "verify": environment_ca_bundle() or True}
+
+
 def _arrivals(response: requests.Response) -> Iterator[bytes]:
-    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked)."""
+    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked).
+
+    No piece is longer than :data:`READ_SIZE`: neither a huge chunk nor a small compressed
+    one that expands hugely is ever held whole.
+    """
     raw = response.raw
     if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(decode_content=True)
+        yield from raw.read_chunked(READ_SIZE, decode_content=True)
         return
     while data := raw.read1(READ_SIZE, decode_content=True):
         yield data

@@ -17,6 +17,7 @@ from assisterr_core.transport import (
     HistoryMessage,
     RetryPolicy,
     StreamDecoder,
+    bounded_json_loads,
     chat_call,
     create_session_call,
     decode_json_body,
@@ -27,7 +28,7 @@ from assisterr_core.transport import (
     parse_retry_after,
 )
 
-from .exchanges import CLEANUP, Endpoint, Step, step_named
+from .exchanges import CLEANUP, Endpoint, Step, step_named, unusable_session_id
 from .recording import Exchange, RecordedResponse, Recording
 from .wire import (
     StreamWire,
@@ -76,7 +77,11 @@ def judge(recording: Recording) -> Verdict:
         except Exception as exc:  # a parser that breaks on an answer is itself a finding
             rows.append(Row(exchange.name, _status(exchange), "failed unexpectedly",
                             f"{type(exc).__name__}: {exc}"))
-    return Verdict(tuple(rows), tuple(context.facts()))
+    try:
+        facts = context.facts()
+    except Exception as exc:  # a describer that breaks on an answer: said, not raised
+        facts = [("facts", f"could not be described: {type(exc).__name__}: {exc}")]
+    return Verdict(tuple(rows), tuple(facts))
 
 
 def render(verdict: Verdict) -> str:
@@ -171,7 +176,9 @@ class _Context:
             return f"reply: {_excerpt(reply.text)}", None
         if step.endpoint is Endpoint.CREATE:
             created = create_session_call(self.handle).parse(payload)
-            return f"a session id ({session_id_form(created)})", None
+            problem = unusable_session_id(created)
+            return f"a session id ({session_id_form(created)})", None if problem is None else (
+                f"the client cannot send this session id back: {problem}")
         if step.endpoint is Endpoint.LIST:
             sessions = list_sessions_call(self.handle).parse(payload)
             listed = any(s.id == self.session_id for s in sessions)
@@ -238,8 +245,9 @@ class _Context:
 
     @property
     def sid(self) -> str:
-        """The created session's id, or a stand-in where none came back."""
-        return self.session_id or "unknown"
+        """The created session's id, or a stand-in where none came back that can be sent."""
+        usable = self.session_id and unusable_session_id(self.session_id) is None
+        return self.session_id if usable and self.session_id else "unknown"
 
     def facts(self) -> list[tuple[str, str]]:
         facts: list[tuple[str, str]] = []
@@ -276,7 +284,7 @@ class _Context:
         if exchange is None or exchange.response is None or exchange.response.status >= 300:
             return _NOTHING
         try:
-            return json.loads(exchange.response.body)
+            return bounded_json_loads(exchange.response.body)
         except ValueError:
             return _NOTHING
 

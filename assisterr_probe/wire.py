@@ -6,6 +6,7 @@ builds its answers from them.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import re
@@ -14,7 +15,14 @@ from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import urlsplit
 
-from assisterr_core.transport import TEXT_KEYS, AssisterrError, parse_timestamp, text_of_event
+from assisterr_core.transport import (
+    TEXT_KEYS,
+    AssisterrError,
+    bounded_json_loads,
+    bounded_json_raw_decode,
+    parse_timestamp,
+    text_of_event,
+)
 
 from .recording import Chunk, Exchange, RecordedResponse
 
@@ -22,7 +30,6 @@ STREAM_FORMATS = ("json", "ndjson", "sse-json", "sse-json-string", "sse-text", "
 """The stream formats the local server speaks; a recording may show any of them."""
 
 _LINE = re.compile(rb"\r\n|\r|\n")
-_JSON = json.JSONDecoder()
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 _JSON_STYLES = ((", ", ": ", True), (",", ":", True), (", ", ": ", False), (",", ":", False))
 
@@ -154,7 +161,7 @@ def _bare_json(body: bytes, content_type: str) -> StreamWire:
     problem = None
     while pos < len(text):
         try:
-            value, after = _JSON.raw_decode(text, pos)
+            value, after = bounded_json_raw_decode(text, pos)
         except ValueError:
             problem = f"ends inside a JSON value at byte {byte}"
             break
@@ -180,12 +187,12 @@ def _sse(body: bytes, content_type: str) -> StreamWire:
             kind = "sse-text"
             if data.strip()[:1] in ("{", '"', "["):
                 try:
-                    value = json.loads(data)
+                    value = bounded_json_loads(data)
                     kind = "sse-json-string" if isinstance(value, str) else "sse-json"
                 except ValueError:
                     pass
         elif kind != "sse-text":
-            value = json.loads(data)
+            value = bounded_json_loads(data)
         delta = value if kind == "sse-text" else text_of_event(value)
         blocks.append(_Block(start, end, delta or None, value, data.strip(), event))
     prefix = "data:" if re.search(rb"(^|[\r\n])data:[^ ]", body) else "data: "
@@ -266,10 +273,12 @@ def _with_units(wire: StreamWire, chunks: Sequence[Chunk], timing: dict[str, Any
         chunk_ends.append(pos)
     units: tuple[int, ...] | None = None
     if wire.deltas and set(chunk_ends) <= set(unit_ends):
-        counts, previous = [], 0
-        for end in chunk_ends:
-            counts.append(sum(1 for u in unit_ends if previous < u <= end))
-            previous = end
+        unit_ends.sort()
+        counts, seen = [], 0
+        for end in chunk_ends:  # the units that end in this chunk
+            reached = bisect.bisect_right(unit_ends, end, lo=seen)
+            counts.append(reached - seen)
+            seen = reached
         units = tuple(counts)
     return replace(wire, units_per_chunk=units, **timing)
 
@@ -354,7 +363,11 @@ def slash_handling(exchange: Exchange) -> str:
     """What the service does with a path that lacks its trailing slash."""
     if exchange.redirects:
         first = exchange.redirects[0]
-        target = urlsplit(first.header("Location") or "").path
+        location = first.header("Location") or ""
+        try:
+            target = urlsplit(location).path
+        except ValueError:  # not a URL at all (an unclosed IPv6 bracket)
+            target = location
         where = "the path with its slash" if target == exchange.path + "/" else repr(target)
         return f"redirects ({first.status}) to {where}"
     if exchange.response is None:
@@ -369,7 +382,7 @@ def body_shape(response: RecordedResponse) -> str:
     if not text:
         return "empty body"
     try:
-        value = json.loads(text)
+        value = bounded_json_loads(text)
     except ValueError:
         if "html" in response.content_type.lower() or text[:1] == b"<":
             return "HTML page"

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 from ..lazy import lazy_exports
 from .bounded_json import JSONTooDeepError
+from .bounded_json import loads as bounded_json_loads
+from .bounded_json import raw_decode as bounded_json_raw_decode
 from .clock import SYSTEM_CLOCK, Clock
 from .endpoints import (
     API_KEY_HEADER,
@@ -30,6 +32,7 @@ from .endpoints import (
     request_headers,
     requested_path,
 )
+from .environment import environment_ca_bundle, environment_proxy
 from .errors import (
     APIConnectionError,
     APIStatusError,
@@ -84,6 +87,7 @@ from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
 from .validation import MAX_QUERY_CHARS, check_identifier, check_query, path_segment
 
 if TYPE_CHECKING:
+    from ._sync_transport import pooled_session, total_deadline
     from .async_client import AsyncAssisterrClient
     from .sync_client import AssisterrClient
 
@@ -137,6 +141,8 @@ __all__ = [
     "UnpicklableError",
     "UnsupportedContentError",
     "Verify",
+    "bounded_json_loads",
+    "bounded_json_raw_decode",
     "chat_call",
     "chat_spec",
     "check_identifier",
@@ -145,6 +151,8 @@ __all__ = [
     "decode_json_body",
     "delete_session_call",
     "detached",
+    "environment_ca_bundle",
+    "environment_proxy",
     "error_for_status",
     "extract_error_detail",
     "handle_name_from_env",
@@ -158,13 +166,17 @@ __all__ = [
     "parse_session_list",
     "parse_timestamp",
     "path_segment",
+    "pooled_session",
     "request_headers",
     "requested_path",
     "status_error",
     "text_of_event",
+    "total_deadline",
 ]
 
 __getattr__ = lazy_exports(__name__, {
     "AssisterrClient": ".sync_client",
     "AsyncAssisterrClient": ".async_client",
+    "pooled_session": "._sync_transport",
+    "total_deadline": "._sync_transport",
 })

@@ -21,6 +21,7 @@ import socket
 import ssl
 import threading
 import time
+from collections.abc import Iterator
 from http.cookiejar import DefaultCookiePolicy
 from typing import Any
 
@@ -128,6 +129,21 @@ sending = threading.local()  # .deadline: that of the call this thread sends (No
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=watchdog._after_fork)
+
+
+@contextlib.contextmanager
+def total_deadline(seconds: float) -> Iterator[Deadline]:
+    """Bound what this thread sends through a :func:`pooled_session` inside the block, and
+    the reading of the answers, to ``seconds`` in all: when they pass, the connection is
+    shut down, which ends a blocked read at once (``Deadline.fired`` then tells)."""
+    deadline = watchdog.start(seconds)
+    previous = getattr(sending, "deadline", None)
+    sending.deadline = deadline
+    try:
+        yield deadline
+    finally:
+        sending.deadline = previous
+        watchdog.stop(deadline)
 
 
 class _HeaderCheckedResponse(http.client.HTTPResponse):

@@ -295,10 +295,11 @@ def _as_requests_verify(verify: bool | str | ssl.SSLContext) -> bool | str:
 
 
 def _iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
-    """Body bytes as soon as they arrive: never wait to fill a buffer."""
+    """Body bytes as soon as they arrive: never wait to fill a buffer. No piece is longer
+    than READ_SIZE, so a small compressed chunk that expands hugely is never held whole."""
     raw = response.raw
     if raw.chunked and raw.supports_chunked_reads():
-        chunks: Iterator[bytes] = raw.read_chunked(decode_content=True)
+        chunks: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
     else:
         chunks = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
     for chunk in chunks:

@@ -46,6 +46,8 @@ def test_bad_input_is_one_line_exit_2_and_nothing_sent(
             "cannot write --out": (*against(server)[:-2], "--out",
                                    str(tmp_path / "missing" / "r.json")),
             "is a directory": (*against(server)[:-2], "--out", str(tmp_path)),
+            "--timeout must be positive seconds, at most 3600": (
+                *against(server), "--timeout", "4000"),
         }
         runs = {problem: probe_command(*args) for problem, args in cases.items()}
         sent = server.requests
