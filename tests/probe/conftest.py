@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import io
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 
@@ -17,6 +19,28 @@ from assisterr_probe.cli import main
 from assisterr_probe.runner import ProbeSettings
 
 HANDLE = "my-slm"
+HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead of the run
+T = TypeVar("T")
+
+
+def within_guard(work: Callable[[], T]) -> T:
+    """``work()``, run on a thread; fails (instead of hanging) if it has not returned by the
+    hang guard."""
+    done: list[T | BaseException] = []
+
+    def run() -> None:
+        try:
+            done.append(work())
+        except BaseException as exc:
+            done.append(exc)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(HANG_GUARD)
+    assert done, "did not return"
+    if isinstance(done[0], BaseException):
+        raise done[0]
+    return done[0]
 
 
 @dataclass(frozen=True)

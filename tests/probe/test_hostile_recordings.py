@@ -9,10 +9,9 @@ import math
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
@@ -29,32 +28,9 @@ from assisterr_probe import (
 )
 from assisterr_probe.recording import Chunk, Redactor, to_json
 
-from .conftest import probe
+from .conftest import probe, within_guard
 
 KEY = "pk-recorded-3c2b1a0f9e8d"
-
-T = TypeVar("T")
-HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead of the run
-
-
-def within_guard(work: Callable[[], T]) -> T:
-    """``work()``, run on a thread; fails (instead of hanging) if it has not returned by the
-    hang guard."""
-    done: list[T | BaseException] = []
-
-    def run() -> None:
-        try:
-            done.append(work())
-        except BaseException as exc:
-            done.append(exc)
-
-    thread = threading.Thread(target=run, daemon=True)
-    thread.start()
-    thread.join(HANG_GUARD)
-    assert done, "did not return"
-    if isinstance(done[0], BaseException):
-        raise done[0]
-    return done[0]
 
 
 def streamed(content_type: str, chunks: list[bytes]) -> Recording:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-import threading
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -20,7 +19,7 @@ from assisterr_probe.recording import MAX_CHUNKS
 from assisterr_probe.runner import ProbeSettings
 from tests.reliability.raw_peer import Conn, RawRequest, response_head
 
-from .conftest import HANDLE, RunProbe
+from .conftest import HANDLE, RunProbe, within_guard
 from .hostile_service import Misbehaviour, ends_with, hostile_service
 
 KEY = "pk-hostile-5f1d2c3b4a69"
@@ -29,27 +28,12 @@ KEY = "pk-hostile-5f1d2c3b4a69"
 def the_chat(request: RawRequest) -> bool:
     """The plain chat (not the chat without a query, sent to the same path)."""
     return request.path.endswith(f"/{HANDLE}/chat/") and b"query" in request.body
-HANG_GUARD = 60.0  # seconds: only there so that a hang fails the test instead of the run
 
 
 def probe_in_thread(base_url: str, key: str = KEY, **settings: Any) -> Recording:
     """One probe run; fails (instead of hanging) if it has not returned by the hang guard."""
-    done: list[Recording | BaseException] = []
     probe_settings = ProbeSettings(Secret(key), base_url, HANDLE, **settings)
-
-    def run() -> None:
-        try:
-            done.append(run_probe(probe_settings))
-        except BaseException as exc:
-            done.append(exc)
-
-    runner = threading.Thread(target=run, daemon=True)
-    runner.start()
-    runner.join(HANG_GUARD)
-    assert done, "the probe did not return"
-    if isinstance(done[0], BaseException):
-        raise done[0]
-    return done[0]
+    return within_guard(lambda: run_probe(probe_settings))
 
 
 def exchange_of(recording: Recording, name: str) -> Exchange:
