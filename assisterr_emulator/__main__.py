@@ -76,11 +76,8 @@ def main(argv: list[str] | None = None) -> None:
     except OSError as exc:
         sys.exit(f"assisterr-emulator: {_cannot_listen(args.host, args.port, exc)}")
     lines = startup_lines(server.base_url, key_given=args.api_key is not None,
-                          logging_requests=args.log_requests)
-    local_url = _loopback_url(server.base_url)
-    if local_url != server.base_url:  # every interface: this machine reaches it on loopback
-        lines = [lines[0] + " (every interface)",
-                 *(line.replace(server.base_url, local_url) for line in lines[1:])]
+                          logging_requests=args.log_requests,
+                          local_url=_loopback_url(server.base_url))
     print("\n".join(lines), flush=True)
     if replay is not None:
         print(f"  replaying {replay.source}", flush=True)
@@ -113,18 +110,29 @@ def _seconds(text: str) -> float:
     return value
 
 
-def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool) -> list[str]:
+def startup_lines(base_url: str, *, key_given: bool, logging_requests: bool,
+                  local_url: str | None = None) -> list[str]:
     """What a person who started the server by hand needs: the URL, the key it takes (never
-    shown), the variables to export and a request to try."""
-    exports = [f"{ENV_BASE_URL}={base_url}", f"{ENV_HANDLE_NAME}={EXAMPLE_HANDLE}"]
+    shown), the variables to export and a request to try.
+
+    ``base_url`` is the URL the server listens on; ``local_url`` (default ``base_url``) the
+    one this machine reaches it on, which the export and the request use. They differ when
+    it listens on every interface (0.0.0.0, ::): the first line then says so.
+    """
+    listening = f"Assisterr emulator listening on {base_url}"
+    if local_url is None or local_url == base_url:
+        local_url = base_url
+    else:
+        listening += " (every interface)"
+    exports = [f"{ENV_BASE_URL}={local_url}", f"{ENV_HANDLE_NAME}={EXAMPLE_HANDLE}"]
     if key_given:
         key = f"only the one given with --api-key (set {ENV_API_KEY} to it)"
     else:
         key = "any non-empty key"
         exports.insert(1, f"{ENV_API_KEY}=anything")
-    chat_url = f"{base_url}{API_PREFIX}/{EXAMPLE_HANDLE}/chat/"
+    chat_url = f"{local_url}{API_PREFIX}/{EXAMPLE_HANDLE}/chat/"
     return [
-        f"Assisterr emulator listening on {base_url}",
+        listening,
         f"  API key: {key}; SLM: any handle name",
         f"  export {' '.join(exports)}",
         f"  try: curl -sS -X POST {chat_url} -H \"{API_KEY_HEADER}: ${ENV_API_KEY}\""

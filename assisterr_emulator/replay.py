@@ -104,10 +104,13 @@ def load_profile(source: str | Path | Recording | ReplayProfile) -> ReplayProfil
     """
     if isinstance(source, ReplayProfile):
         return source
-    recording = source if isinstance(source, Recording) else load(source)
-    name = str(source) if not isinstance(source, Recording) else "the recording"
-    _check_replayable(recording, name)
-    return profile_from(recording, str(source) if not isinstance(source, Recording) else "")
+    if isinstance(source, Recording):
+        recording, name, label = source, "the recording", ""
+    else:
+        recording, name, label = load(source), str(source), str(source)
+    created = _created(recording)
+    _check_replayable(recording, name, created[1])
+    return profile_from(recording, label, created)
 
 
 MAX_SESSION_ID_CHARS = 4096
@@ -115,12 +118,15 @@ MAX_SESSION_ID_CHARS = 4096
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def _check_replayable(recording: Recording, source: str) -> None:
-    """Refuse what a probe recording never holds, and answers the server cannot give."""
+def _check_replayable(recording: Recording, source: str, session_id: str | None) -> None:
+    """Refuse what a probe recording never holds, and answers the server cannot give.
+
+    ``session_id`` is the id the recording's create_session answer gives out, if any.
+    """
     for exchange in recording.exchanges:
-        key = next((v for k, v in exchange.request_headers.items()
-                    if k.lower() == API_KEY_HEADER.lower()), None)
-        if key not in (None, REDACTED, WRONG_KEY):
+        # every spelling of the header: one redacted spelling must not hide another
+        if any(k.lower() == API_KEY_HEADER.lower() and v not in (REDACTED, WRONG_KEY)
+               for k, v in exchange.request_headers.items()):
             raise RecordingError(
                 f"{source} holds an API key in the {API_KEY_HEADER} header of "
                 f"{exchange.name!r}; a probe recording never does: redact it before replaying")
@@ -129,30 +135,32 @@ def _check_replayable(recording: Recording, source: str) -> None:
                 raise RecordingError(
                     f"{source}: the Content-Type of {exchange.name!r} holds a control "
                     "character, which the local server cannot send")
-    created = _created_id(_json_of(recording, "create_session"))
-    if created is not None and len(created) > MAX_SESSION_ID_CHARS:
+    if session_id is not None and len(session_id) > MAX_SESSION_ID_CHARS:
         raise RecordingError(
-            f"{source}: its session id is {len(created)} characters long; the local "
+            f"{source}: its session id is {len(session_id)} characters long; the local "
             f"server replays ids of up to {MAX_SESSION_ID_CHARS}")
 
 
-def profile_from(recording: Recording, source: str = "") -> ReplayProfile:
-    """What the recording shows, as answers to give; what it does not show stays default."""
+def profile_from(recording: Recording, source: str = "",
+                 created: tuple[Any, str | None] | None = None) -> ReplayProfile:
+    """What the recording shows, as answers to give; what it does not show stays default.
+
+    ``created`` is the recording's ``_created(recording)``, when the caller has it already.
+    """
     fields: dict[str, Any] = {"source": source or f"a recording of {recording.base_url}"}
     streams = [w for w in (_stream_wire(e) for e in recording.exchanges if e.stream) if w]
     if streams:
         fields["stream_style"] = _style(streams[0])
         fields["stream_patterns"] = tuple(_pattern(w) for w in streams)
-    created = _json_of(recording, "create_session")
-    session_id = _created_id(created)
+    answer, session_id = created if created is not None else _created(recording)
     if session_id is not None:
         fields["session_id_form"] = wire.session_id_form(session_id)
         fields["session_id_length"] = len(session_id)
-        if isinstance(created, int):
+        if isinstance(answer, int):
             fields["created_template"] = "number"
-        elif isinstance(created, dict):
-            fields["created_template"] = created
-            fields["created_key"] = next(k for k in _ID_KEYS if k in created)
+        elif isinstance(answer, dict):
+            fields["created_template"] = answer
+            fields["created_key"] = next(k for k in _ID_KEYS if k in answer)
     order = wire.history_order(_json_of(recording, "history"))
     if order != "unknown":
         fields["history_order"] = order.replace(" ", "-")
@@ -240,6 +248,12 @@ def _json_of(recording: Recording, name: str) -> Any:
         return bounded_json_loads(exchange.response.body)
     except ValueError:
         return None
+
+
+def _created(recording: Recording) -> tuple[Any, str | None]:
+    """The create_session answer's JSON (``None`` if none) and the session id it gives."""
+    created = _json_of(recording, "create_session")
+    return created, _created_id(created)
 
 
 def _created_id(created: Any) -> str | None:

@@ -136,28 +136,27 @@ def write_whole(path: Path, data: bytes) -> None:
         mode: int | None = target.stat().st_mode
     except FileNotFoundError:
         mode = None
-    if mode is None or stat.S_ISREG(mode):
-        temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-        try:
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        except PermissionError:
-            fd = None
-        if fd is not None:
-            try:
-                with os.fdopen(fd, "wb") as file:
-                    file.write(data)
-                    file.flush()
-                    os.fsync(file.fileno())
-                if mode is not None:
-                    os.chmod(temporary, stat.S_IMODE(mode))
-                os.replace(temporary, target)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(temporary)
-                raise
-            return
-    with target.open("wb") as file:
-        file.write(data)
+    if mode is not None and not stat.S_ISREG(mode):  # /dev/null, a pipe: no file to replace
+        target.write_bytes(data)
+        return
+    temporary = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
+    try:
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except PermissionError:  # the directory takes no new file
+        target.write_bytes(data)
+        return
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        if mode is not None:
+            os.chmod(temporary, stat.S_IMODE(mode))
+        os.replace(temporary, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def load(path: str | Path) -> Recording:
@@ -297,13 +296,14 @@ def _response_from(data: Any, where: str) -> RecordedResponse:
         raise _Damaged(f"{where}: status {status} is not an HTTP status")
     chunks = None
     if "chunks" in data:
-        if len(_field(data, "chunks", list, where)) > MAX_CHUNKS:
+        listed = _field(data, "chunks", list, where)
+        if len(listed) > MAX_CHUNKS:
             raise _Damaged(f"{where}: more than {MAX_CHUNKS} chunks, more than the probe "
                            "records")
         chunks = tuple(
             Chunk(_time_field(c, "at_ms", f"{where}, chunk {index}"),
                   _blob_from(c, f"{where}, chunk {index}"))
-            for index, c in enumerate(_field(data, "chunks", list, where), 1))
+            for index, c in enumerate(listed, 1))
         body = b"".join(c.data for c in chunks)
     else:
         body = _blob_from(_field(data, "body", dict, where), f"{where}, body")

@@ -108,6 +108,9 @@ class _Context:
         self.recording = recording
         self.handle = recording.handle
         self.session_id = self._created_session_id()
+        # the created session's id, or a stand-in where none came back that can be sent
+        self.sid = (self.session_id if self.session_id
+                    and unusable_session_id(self.session_id) is None else "unknown")
         listed = self._json_of("list_sessions")
         self.session_ids = {self.session_id} if self.session_id else set()
         for item in listed if isinstance(listed, list) else []:
@@ -242,12 +245,6 @@ class _Context:
         for session_id in self.session_ids:
             text = text.replace(session_id, "{session id}")
         return text
-
-    @property
-    def sid(self) -> str:
-        """The created session's id, or a stand-in where none came back that can be sent."""
-        usable = self.session_id and unusable_session_id(self.session_id) is None
-        return self.session_id if usable and self.session_id else "unknown"
 
     def facts(self) -> list[tuple[str, str]]:
         facts: list[tuple[str, str]] = []

@@ -80,7 +80,6 @@ class Steps:
             return step(self.settings)
         except KeyboardInterrupt:  # not a failure: the clean-up still runs, then the demo ends
             print("\ninterrupted", flush=True)
-            self.blocked_by = "interrupted"
             raise
         except Exception as error:
             self.report(title, error)

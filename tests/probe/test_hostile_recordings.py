@@ -104,6 +104,13 @@ def unredacted_key(data: dict[str, Any]) -> None:
             exchange["request_headers"]["X-Api-Key"] = "pk-live-" + "7" * 24
 
 
+def key_beside_a_redacted_one(data: dict[str, Any]) -> None:
+    """A second spelling of the key header, holding the key, after the redacted one."""
+    for exchange in data["exchanges"]:
+        if exchange["request_headers"].get("X-Api-Key") == REDACTED:
+            exchange["request_headers"]["x-api-key"] = "pk-live-" + "7" * 24
+
+
 def truncated(data: dict[str, Any]) -> str:
     text = json.dumps(data)
     return text[: len(text) // 2]
@@ -125,6 +132,7 @@ CORRUPTIONS: dict[str, Callable[[dict[str, Any]], str | None]] = {
     "format version true": lambda data: data.update(format_version=True),
     "format version 0": lambda data: data.update(format_version=0),
     "an API key left in": unredacted_key,
+    "an API key left in beside a redacted one": key_beside_a_redacted_one,
     "a line break in a content type": set_in(
         "wrong_key", "response", "headers", value=["Content-Type: text/plain\r\nX-Set: 1"]),
     "a control character in the stream's content type": set_in(
