@@ -54,6 +54,7 @@ from assisterr_core.chat import (
     TOOL_PROMPT_TEMPLATE,
     acut_stream,
     cut_stream,
+    sampling_arguments,
     stop_sequences,
     unexpected_arguments,
     warn_ignored_at_caller,
@@ -640,10 +641,8 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         """The call's session and stop sequences; sampling controls get the warning they get
         at construction (pointed at the caller's line), and nothing is sent for them."""
-        warn_ignored_at_caller(
-            "Assisterr call",
-            [name for name in SAMPLING_PARAMETERS.intersection(kwargs) if kwargs[name] is not None],
-            libraries=CALL_LIBRARIES)
+        warn_ignored_at_caller("Assisterr call", sampling_arguments(kwargs),
+                               libraries=CALL_LIBRARIES)
         session_id = kwargs.get("session_id", self.session_id)
         return session_id, stop_sequences(kwargs.get("stop")) or None
 
