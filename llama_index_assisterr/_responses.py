@@ -86,7 +86,8 @@ class CompletionAssembler:
 class ChatAssembler:
     """Chat chunks. With tools, text streams until something that may open a call (``{``,
     ``[`` or a code fence); the rest is held back and the last chunk carries the parsed
-    reply: its calls as ``ToolCallBlock``s, and as delta whatever prose was not yet shown."""
+    reply: its calls as ``ToolCallBlock``s, and as delta whatever prose was not yet shown.
+    Without tools all the text is shown as it comes, and ``shown`` is not kept."""
 
     tools: ToolRequest | None = None
     text: str = ""
@@ -96,8 +97,9 @@ class ChatAssembler:
     def feed(self, delta: str) -> ChatResponse:
         self.text += delta
         if self.tools is None:
-            shown_delta = delta
-        elif self._held:
+            message = ChatMessage(role=MessageRole.ASSISTANT, content=self.text)
+            return ChatResponse(message=message, delta=delta, raw={"message": delta})
+        if self._held:
             shown_delta = ""
         else:
             openers = [i for i in (self.text.find(o, len(self.shown)) for o in _CALL_OPENERS)
