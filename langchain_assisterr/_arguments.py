@@ -4,11 +4,11 @@ sampling controls the API lacks (a warning), and misspelt names (an error). Pure
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 from typing import Any
 
 from assisterr_core import SAMPLING_PARAMETERS, InvalidRequestError
-from assisterr_core.chat import unexpected_arguments, warn_ignored_at_caller
+from assisterr_core.chat import sampling_arguments, unexpected_arguments, warn_ignored_at_caller
 from assisterr_core.transport import handle_name_from_env
 
 MODEL_NAMES = ("model", "model_name", "handle_name")
@@ -30,22 +30,15 @@ def checked_arguments(owner: str, values: dict[str, Any], known: Collection[str]
         given = ", ".join(f"{n}={values[n]!r}" for n in MODEL_NAMES if values.get(n) is not None)
         raise InvalidRequestError("model", f"{owner} got two different SLMs ({given}): pass "
                                   "`model` once")
-    sampling = {name for name in values if name in SAMPLING_PARAMETERS}
-    warn_ignored(owner, [name for name in sampling if values[name] is not None])
+    warn_ignored(owner, sampling_arguments(values))
     refusal = unexpected_arguments(owner, values, known)
     if refusal is not None:
         raise refusal
-    return {name: value for name, value in values.items() if name not in sampling}
+    return {name: value for name, value in values.items() if name not in SAMPLING_PARAMETERS}
 
 
 def warn_ignored(owner: str, names: Collection[str]) -> None:
     """The core's warning for parameters the API has no control for, pointed at the line
     of the caller's own code (past pydantic's and the frameworks' frames)."""
     warn_ignored_at_caller(owner, names, libraries=_LIBRARIES)
-
-
-def sampling_arguments(kwargs: Mapping[str, Any]) -> list[str]:
-    """The sampling controls among a call's keyword arguments (those not None)."""
-    return [name for name, value in kwargs.items()
-            if name in SAMPLING_PARAMETERS and value is not None]
 

@@ -164,8 +164,7 @@ class StreamAssembler:
         self._text.append(text)
         if self.request.holds_back or not text:
             return None
-        message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
-        return ChatGenerationChunk(message=message)
+        return _emit(text)
 
     def interrupted(self) -> ChatGenerationChunk | None:
         """The stream failed: a chunk of the text held back as a possible stop sequence's
@@ -175,8 +174,7 @@ class StreamAssembler:
         if self.request.holds_back or not text:
             return None
         self._text.append(text)
-        message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
-        return ChatGenerationChunk(message=message)
+        return _emit(text)
 
     def finish(self) -> ChatGenerationChunk:
         """The final chunk: held-back text, the reply's metadata, ``chunk_position="last"``."""
@@ -195,3 +193,9 @@ class StreamAssembler:
         """The streamed reply as one result, parsed from its whole text (as ``invoke`` does),
         not from added chunks: adding re-derives calls without the tools' schemas."""
         return self.request.text_result("".join(self._text), self.request.metadata())
+
+
+def _emit(text: str) -> ChatGenerationChunk:
+    """A chunk showing ``text`` as it streams (the reply's metadata comes on the last)."""
+    message = AIMessageChunk(content=text, response_metadata={"model_provider": PROVIDER})
+    return ChatGenerationChunk(message=message)

@@ -30,6 +30,7 @@ from assisterr_core import InvalidRequestError, QueryTemplate
 from assisterr_core.chat import (
     JSON_PROMPT_TEMPLATE,
     TOOL_PROMPT_TEMPLATE,
+    sampling_arguments,
     stop_sequences,
     tool_choice_name,
 )
@@ -45,7 +46,7 @@ from assisterr_core.transport import (
     detached,
 )
 
-from ._arguments import MODEL_NAMES, checked_arguments, sampling_arguments, warn_ignored
+from ._arguments import MODEL_NAMES, checked_arguments, warn_ignored
 from ._profile import assisterr_profile
 from ._request import PROVIDER, ChatRequest, StreamAssembler, merge_stop
 from ._tools import CallInstructions

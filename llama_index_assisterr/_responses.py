@@ -86,7 +86,10 @@ class CompletionAssembler:
 class ChatAssembler:
     """Chat chunks. With tools, text streams until something that may open a call (``{``,
     ``[`` or a code fence); the rest is held back and the last chunk carries the parsed
-    reply: its calls as ``ToolCallBlock``s, and as delta whatever prose was not yet shown."""
+    reply: its calls as ``ToolCallBlock``s, and as delta whatever prose was not yet shown.
+    The text's last characters wait for the next delta while they may begin an opener (a
+    fence's first backticks), so an opener split across deltas is not shown either.
+    Without tools all the text is shown as it comes, and ``shown`` is not kept."""
 
     tools: ToolRequest | None = None
     text: str = ""
@@ -96,14 +99,16 @@ class ChatAssembler:
     def feed(self, delta: str) -> ChatResponse:
         self.text += delta
         if self.tools is None:
-            shown_delta = delta
-        elif self._held:
+            message = ChatMessage(role=MessageRole.ASSISTANT, content=self.text)
+            return ChatResponse(message=message, delta=delta, raw={"message": delta})
+        if self._held:
             shown_delta = ""
         else:
             openers = [i for i in (self.text.find(o, len(self.shown)) for o in _CALL_OPENERS)
                        if i >= 0]
             self._held = bool(openers)
-            shown_delta = self.text[len(self.shown):min(openers, default=len(self.text))]
+            end = min(openers) if openers else len(self.text) - _opener_start(self.text)
+            shown_delta = self.text[len(self.shown):end]
         self.shown += shown_delta
         message = ChatMessage(role=MessageRole.ASSISTANT, content=self.shown)
         return ChatResponse(message=message, delta=shown_delta, raw={"message": delta})
@@ -117,6 +122,12 @@ class ChatAssembler:
         content = message.content or ""
         rest = content[len(self.shown):] if content.startswith(self.shown) else ""
         return ChatResponse(message=message, delta=rest, raw={"message": ""})
+
+
+def _opener_start(text: str) -> int:
+    """How many of ``text``'s last characters begin an opener without completing it."""
+    return max((n for opener in _CALL_OPENERS for n in range(1, len(opener))
+                if text.endswith(opener[:n])), default=0)
 
 
 def responses(deltas: Iterator[str], assembler: Assembler[R]) -> Generator[R, None, None]:

@@ -54,6 +54,7 @@ from assisterr_core.chat import (
     TOOL_PROMPT_TEMPLATE,
     acut_stream,
     cut_stream,
+    sampling_arguments,
     stop_sequences,
     unexpected_arguments,
     warn_ignored_at_caller,
@@ -569,19 +570,21 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> Generator[Any, None, None]:
+        if self.pydantic_program_mode in JSON_MODES:
+            # the JSON program's request, streamed as chat (the program itself is not needed)
+            parser = JsonAnswerParser(output_cls, self.json_prompt_template)
+            started(output_cls, prompt, prompt_args)
+            messages = json_request(self, parser, prompt, prompt_args)
+            yield from announced(stream_answers(parser, self.stream_chat(messages,
+                                                                          **(llm_kwargs or {}))))
+            return
         program = structured_program(self, output_cls, prompt, self.json_prompt_template)
         if program is None:
             yield from super().stream_structured_predict(output_cls, prompt, llm_kwargs,
                                                          **prompt_args)
             return
         started(output_cls, prompt, prompt_args)
-        if self.pydantic_program_mode not in JSON_MODES:
-            yield from announced(program.stream_call(llm_kwargs=llm_kwargs, **prompt_args))
-            return
-        parser = JsonAnswerParser(output_cls, self.json_prompt_template)
-        messages = json_request(self, parser, prompt, prompt_args)
-        yield from announced(stream_answers(parser, self.stream_chat(messages,
-                                                                      **(llm_kwargs or {}))))
+        yield from announced(program.stream_call(llm_kwargs=llm_kwargs, **prompt_args))
 
     @dispatcher.span
     async def astream_structured_predict(
@@ -591,17 +594,18 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
         llm_kwargs: dict[str, Any] | None = None,
         **prompt_args: Any,
     ) -> AsyncGenerator[Any, None]:
+        if self.pydantic_program_mode in JSON_MODES:
+            parser = JsonAnswerParser(output_cls, self.json_prompt_template)
+            started(output_cls, prompt, prompt_args)
+            messages = json_request(self, parser, prompt, prompt_args)
+            stream = await self.astream_chat(messages, **(llm_kwargs or {}))
+            return aannounced(astream_answers(parser, stream))
         program = structured_program(self, output_cls, prompt, self.json_prompt_template)
         if program is None:
             return await super().astream_structured_predict(output_cls, prompt, llm_kwargs,
                                                             **prompt_args)
         started(output_cls, prompt, prompt_args)
-        if self.pydantic_program_mode not in JSON_MODES:
-            return aannounced(await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args))
-        parser = JsonAnswerParser(output_cls, self.json_prompt_template)
-        messages = json_request(self, parser, prompt, prompt_args)
-        stream = await self.astream_chat(messages, **(llm_kwargs or {}))
-        return aannounced(astream_answers(parser, stream))
+        return aannounced(await program.astream_call(llm_kwargs=llm_kwargs, **prompt_args))
 
     # -- shared, no I/O ------------------------------------------------------------------
 
@@ -637,10 +641,8 @@ class Assisterr(TravelsAsSettings, FunctionCallingLLM):
     def _call_options(self, kwargs: dict[str, Any]) -> tuple[str | None, list[str] | None]:
         """The call's session and stop sequences; sampling controls get the warning they get
         at construction (pointed at the caller's line), and nothing is sent for them."""
-        warn_ignored_at_caller(
-            "Assisterr call",
-            [name for name in SAMPLING_PARAMETERS.intersection(kwargs) if kwargs[name] is not None],
-            libraries=CALL_LIBRARIES)
+        warn_ignored_at_caller("Assisterr call", sampling_arguments(kwargs),
+                               libraries=CALL_LIBRARIES)
         session_id = kwargs.get("session_id", self.session_id)
         return session_id, stop_sequences(kwargs.get("stop")) or None
 

@@ -25,6 +25,7 @@ from .json_answers import (
 from .parameters import (
     SAMPLING_PARAMETERS,
     IgnoredParameterWarning,
+    sampling_arguments,
     unexpected_arguments,
     warn_ignored_at_caller,
     warn_ignored_parameters,
@@ -94,6 +95,7 @@ __all__ = [
     "read_arguments",
     "render_query",
     "render_tool_calls",
+    "sampling_arguments",
     "schema_problem",
     "session_query",
     "stop_sequences",

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 from ..transport.errors import InvalidRequestError
 
@@ -21,6 +21,12 @@ SAMPLING_PARAMETERS = frozenset({
     "logit_bias", "reasoning_effort", "mirostat",
 })
 """Sampling and length controls: the API takes one query string and nothing else."""
+
+
+def sampling_arguments(arguments: Mapping[str, object]) -> list[str]:
+    """The sampling controls among ``arguments`` that are set (not None), in their order."""
+    return [name for name, value in arguments.items()
+            if name in SAMPLING_PARAMETERS and value is not None]
 
 
 class IgnoredParameterWarning(UserWarning):

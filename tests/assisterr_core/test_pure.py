@@ -20,6 +20,7 @@ from assisterr_core import (
     UnsupportedContentError,
     render_query,
 )
+from assisterr_core.chat import sampling_arguments
 from assisterr_core.chat.prompt import latest_user_text
 from assisterr_core.chat.stop import StopSequenceCutter, cut_at_stop, stop_sequences
 from assisterr_core.transport.errors import (
@@ -453,3 +454,9 @@ class TestSessionQuery:
         assert query == "TOOLS\n\nConversation so far:\nTool result (add): 42"
         with pytest.raises(InvalidRequestError, match="last message"):
             session_query(turns)
+
+
+def test_sampling_arguments_are_the_set_sampling_controls_in_their_order() -> None:
+    given = {"top_p": 0.5, "session_id": "s", "temperature": None, "seed": 0, "stop": ["x"]}
+    assert sampling_arguments(given) == ["top_p", "seed"]
+    assert sampling_arguments({}) == []

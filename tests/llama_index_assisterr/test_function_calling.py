@@ -260,3 +260,40 @@ def test_tool_selections_come_from_tool_call_blocks(llm: Assisterr) -> None:
         ToolSelection(tool_id="c1", tool_name="multiply", tool_kwargs={"a": 1, "b": 2}),
         ToolSelection(tool_id="get_weather", tool_name="get_weather", tool_kwargs={}),
     ]
+
+
+PROSE = "Let me check."
+FENCED_CALL = PROSE + "\n```json\n" + call("multiply", {"a": 6, "b": 7}) + "\n```"
+
+
+def _splits(text: str) -> list[list[str]]:
+    """``text`` cut in two at every position, and in chunks of one to four characters."""
+    halves = [[text[:at], text[at:]] for at in range(1, len(text))]
+    pieces = [[text[at:at + size] for at in range(0, len(text), size)] for size in range(1, 5)]
+    return halves + pieces
+
+
+def test_a_fenced_call_split_anywhere_across_chunks_is_never_shown(
+    llm: Assisterr, assisterr_emulator: EmulatorServer
+) -> None:
+    for chunks in _splits(FENCED_CALL):
+        assisterr_emulator.set_responder(lambda request, chunks=chunks: chunks)
+
+        streamed = list(llm.stream_chat_with_tools(TOOLS, user_msg="6 times 7?"))
+
+        shown = "".join(c.delta or "" for c in streamed)
+        assert shown.rstrip() == PROSE, chunks
+        assert not [mark for mark in ("`", "{", "json", "multiply") if mark in shown], chunks
+        assert calls_of(llm, streamed[-1]) == [("multiply", {"a": 6, "b": 7})], chunks
+
+
+@pytest.mark.parametrize("chunks", [["Use `", "x` and ``", "y``."], ["It ends in `", "`"]])
+def test_backticks_held_at_a_chunks_end_are_shown_when_they_open_no_call(
+    llm: Assisterr, assisterr_emulator: EmulatorServer, chunks: list[str]
+) -> None:
+    assisterr_emulator.set_responder(lambda request: chunks)
+
+    streamed = list(llm.stream_chat_with_tools(TOOLS, user_msg="Inline code?"))
+
+    assert "".join(c.delta or "" for c in streamed) == "".join(chunks)
+    assert calls_of(llm, streamed[-1]) == []
