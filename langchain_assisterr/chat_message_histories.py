@@ -93,25 +93,18 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         settings: ClientSettings | None = None,
         **fields: Unpack[SettingsFields],
     ) -> None:
-        handle_name = _handle(handle_name, model)
+        self.handle_name = _handle(handle_name, model)
         if session_id is not None:
             check_identifier(session_id, "session_id")
         refusal = None
         try:
-            clients = connected(client, async_client, settings, fields)
+            self._clients = connected(client, async_client, settings, fields)
         except InvalidRequestError as error:
             refusal = detached(error)
         if refusal is not None:
             fields.pop("api_key", None)  # the refusal's traceback shows this frame: no key in it
             raise refusal
-        self._attach(handle_name, clients,
-                     session_id or clients.client.create_session(handle_name))
-
-    def _attach(self, handle_name: str, clients: SharedClients, session_id: str) -> None:
-        """The history's state: a checked handle, its connected clients and a session id."""
-        self.handle_name = handle_name
-        self._clients = clients
-        self.session_id = session_id
+        self.session_id = session_id or self._client.create_session(self.handle_name)
 
     @classmethod
     def from_chat_model(
@@ -137,10 +130,8 @@ class AssisterrChatMessageHistory(BaseChatMessageHistory):
         handle_name = _handle(handle_name, model)
         clients = connected(client, async_client, settings, fields)
         session_id = await clients.async_client.create_session(handle_name)
-        check_identifier(session_id, "session_id")
-        history = cls.__new__(cls)  # the clients already connected, not a second set
-        history._attach(handle_name, clients, session_id)
-        return history
+        return cls(handle_name, session_id, client=client, async_client=async_client,
+                   settings=clients.settings)
 
     @property
     def _client(self) -> AssisterrClient:

@@ -14,8 +14,7 @@ from langchain_core.runnables import ConfigurableField
 from langchain_core.runnables.history import RunnableWithMessageHistory
 from pydantic import SecretStr
 
-from assisterr_core import AsyncAssisterrClient, InvalidRequestError, NotFoundError
-from assisterr_core.transport import SharedClients
+from assisterr_core import InvalidRequestError, NotFoundError
 from assisterr_emulator import EmulatorServer
 from langchain_assisterr import (
     AssisterrChatMessageHistory,
@@ -251,30 +250,6 @@ async def test_async_variants(conn: dict[str, Any], assisterr_emulator: Emulator
     await history.aclear()
     with pytest.raises(NotFoundError):
         await history.aget_messages()
-
-
-async def test_acreate_keeps_the_clients_it_created_the_session_with(
-    conn: dict[str, Any], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    built: list[object] = []
-
-    def counting(cls: type[Any]) -> None:
-        original = cls.__init__
-
-        def init(self: Any, *args: Any, **kwargs: Any) -> None:
-            built.append(self)
-            original(self, *args, **kwargs)
-
-        monkeypatch.setattr(cls, "__init__", init)
-
-    counting(SharedClients)
-    counting(AsyncAssisterrClient)
-    history = await AssisterrChatMessageHistory.acreate(HANDLE, **conn)
-    assert await history.aget_messages() == []
-    kinds = [type(made) for made in built]
-    assert kinds.count(SharedClients) == 1  # one connection, not a second for the instance
-    assert kinds.count(AsyncAssisterrClient) <= 1  # shared: none if an earlier test made it
-    await history.aclose()
 
 
 async def test_unknown_session_is_not_found(conn: dict[str, Any]) -> None:
