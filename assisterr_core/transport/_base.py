@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from .settings import SettingsFields
 
 ALREADY_DONE = b"true"  # the body of a delete found done on a resend
+MAX_BODY_BYTES = 64 * 1024 * 1024
+READ_SIZE = 64 * 1024
 
 
 class BaseClient:

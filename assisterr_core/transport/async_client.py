@@ -21,7 +21,7 @@ import aiohttp
 import aiohttp.abc
 import aiohttp.payload
 
-from ._base import BaseClient, may_have_been_processed
+from ._base import MAX_BODY_BYTES, READ_SIZE, BaseClient, may_have_been_processed
 from ._loop_sessions import LoopSessions
 from ._task_deadline import TaskDeadline
 from .endpoints import (
@@ -49,7 +49,6 @@ from .errors import (
 from .origins import aiohttp_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .stream_decoder import StreamDecoder
-from .sync_client import MAX_BODY_BYTES
 
 T = TypeVar("T")
 # Above this, writing the body may wait for the peer to read (aiohttp's write buffer holds
@@ -362,7 +361,7 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
         raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
     parts: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
+    async for chunk in response.content.iter_chunked(READ_SIZE):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 import requests
 import urllib3.exceptions
 
-from ._base import BaseClient, may_have_been_processed
+from ._base import MAX_BODY_BYTES, READ_SIZE, BaseClient, may_have_been_processed
 from ._process import abandon
 from ._sync_transport import Deadline, pooled_session, renew_pools, sending, watchdog
 from .clock import Clock
@@ -52,8 +52,6 @@ if TYPE_CHECKING:
     from .settings import SettingsFields
 
 T = TypeVar("T")
-MAX_BODY_BYTES = 64 * 1024 * 1024
-READ_SIZE = 64 * 1024
 TRANSPORT_ERRORS = (
     requests.RequestException, urllib3.exceptions.HTTPError, OSError, http.client.HTTPException
 )
