@@ -166,10 +166,11 @@ class AsyncAssisterrClient(BaseClient):
         self, spec: RequestSpec, deadline: float | None
     ) -> bytes | aiohttp.ClientResponse:
         """One logical request with retries: the body, or the open response of a stream."""
+        body = spec.encoded_body()  # once: the same bytes for every hop and resend
         maybe_processed = False
         for retries in itertools.count():
             try:
-                return await self._attempt(spec, deadline)
+                return await self._attempt(spec, body, deadline)
             except AssisterrError as error:
                 time_left = None if deadline is None else deadline - _loop_time()
                 outcome = self._recover(spec, error, retries, time_left, maybe_processed)
@@ -180,11 +181,10 @@ class AsyncAssisterrClient(BaseClient):
         raise AssertionError("unreachable")
 
     async def _attempt(
-        self, spec: RequestSpec, deadline: float | None
+        self, spec: RequestSpec, body: bytes | None, deadline: float | None
     ) -> bytes | aiohttp.ClientResponse:
         session = await self._session()
         url = self._url(spec)
-        body = spec.encoded_body()
         paced = body is not None and len(body) > PACED_BODY_BYTES
         for _ in range(MAX_REDIRECTS + 1):
             try:

@@ -206,10 +206,11 @@ class AssisterrClient(BaseClient):
 
     def _send(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
         """One logical request with retries: the body, or the open response of a stream."""
+        request_body = spec.encoded_body()  # once: the same bytes for every hop and resend
         maybe_processed = False
         for retries in itertools.count():
             try:
-                return self._attempt(spec, deadline)
+                return self._attempt(spec, request_body, deadline)
             except AssisterrError as error:
                 time_left = None if deadline is None else deadline.remaining()
                 outcome = self._recover(spec, error, retries, time_left, maybe_processed)
@@ -219,7 +220,9 @@ class AssisterrClient(BaseClient):
             self.clock.sleep(outcome)
         raise AssertionError("unreachable")
 
-    def _attempt(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
+    def _attempt(
+        self, spec: RequestSpec, request_body: bytes | None, deadline: Deadline | None
+    ) -> bytes | requests.Response:
         http = self._session()
         url = self._url(spec)
         for _ in range(MAX_REDIRECTS + 1):
@@ -229,7 +232,7 @@ class AssisterrClient(BaseClient):
                 response = http.request(
                     spec.method,
                     url,
-                    data=spec.encoded_body(),
+                    data=request_body,
                     headers=self._headers(spec, url),
                     timeout=timeouts,
                     stream=True,
