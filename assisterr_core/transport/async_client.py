@@ -185,13 +185,16 @@ class AsyncAssisterrClient(BaseClient):
     ) -> bytes | aiohttp.ClientResponse:
         session = await self._session()
         url = self._url(spec)
-        paced = body is not None and len(body) > PACED_BODY_BYTES
+        to_pace = body if body is not None and len(body) > PACED_BODY_BYTES else None
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                if deadline is None and not paced:  # the common case: no timer at all
-                    return await self._exchange(session, spec, url, body, None, None)
+                if deadline is None and to_pace is None:  # the common case: no timer at all
+                    return await self._exchange(session, spec, url, body)
                 with TaskDeadline(deadline) as guard:
-                    return await self._exchange(session, spec, url, body, guard, deadline)
+                    data: bytes | _PacedBody | None = body
+                    if to_pace is not None:
+                        data = _PacedBody(to_pace, guard, self.timeout.connect, deadline)
+                    return await self._exchange(session, spec, url, data)
             except _Redirected as redirect:
                 url = redirect.target
             except TRANSPORT_ERRORS as exc:
@@ -200,13 +203,10 @@ class AsyncAssisterrClient(BaseClient):
                              path=requested_path(url))
 
     async def _exchange(
-        self, session: aiohttp.ClientSession, spec: RequestSpec, url: str, body: bytes | None,
-        guard: TaskDeadline | None, deadline: float | None,
+        self, session: aiohttp.ClientSession, spec: RequestSpec, url: str,
+        data: bytes | _PacedBody | None,
     ) -> bytes | aiohttp.ClientResponse:
         """Send once: the body of the answer, or the open response of a stream."""
-        data: bytes | _PacedBody | None = body
-        if guard is not None and body is not None and len(body) > PACED_BODY_BYTES:
-            data = _PacedBody(body, guard, self.timeout.connect, deadline)
         try:
             response = await session.request(
                 spec.method, url, data=data, headers=self._headers(spec, url),
