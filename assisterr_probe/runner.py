@@ -9,7 +9,7 @@ exchange. Nothing the server answers stops the run, and the session it opens is 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
@@ -28,6 +28,7 @@ from assisterr_core.transport import (
     decode_json_body,
     environment_ca_bundle,
     environment_proxy,
+    iter_body,
     parse_session_id,
     pooled_session,
     request_headers,
@@ -48,7 +49,6 @@ from .exchanges import (
 )
 from .recording import MAX_CHUNKS, Chunk, Exchange, RecordedResponse, Recording, Redactor
 
-READ_SIZE = 64 * 1024
 ProgressCallback = Callable[[Exchange], None]
 """Called with each exchange (redacted) as soon as it is done."""
 
@@ -238,7 +238,7 @@ class _Prober:
         size = 0
         error: str | None = None
         try:
-            for data in _arrivals(response):
+            for data in iter_body(response, None):
                 if len(chunks) == self.settings.max_chunks:
                     error = f"body in more than {self.settings.max_chunks} pieces: not read on"
                     break
@@ -268,20 +268,6 @@ def _as_the_client_goes(url: str) -> dict[str, Any]:
     proxy = environment_proxy(url)
     return {"proxies": {"http": proxy, "https": proxy} if proxy else {},
             "verify": environment_ca_bundle() or True}
-
-
-def _arrivals(response: requests.Response) -> Iterator[bytes]:
-    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked).
-
-    No piece is longer than :data:`READ_SIZE`: neither a huge chunk nor a small compressed
-    one that expands hugely is ever held whole.
-    """
-    raw = response.raw
-    if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(READ_SIZE, decode_content=True)
-        return
-    while data := raw.read1(READ_SIZE, decode_content=True):
-        yield data
 
 
 def _created_session_id(exchange: Exchange) -> str | None:

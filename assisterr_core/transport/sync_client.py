@@ -8,7 +8,7 @@ import os
 import re
 import ssl
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
@@ -17,7 +17,14 @@ import urllib3.exceptions
 
 from ._base import MAX_BODY_BYTES, READ_SIZE, BaseClient, may_have_been_processed
 from ._process import abandon
-from ._sync_transport import Deadline, pooled_session, renew_pools, sending, watchdog
+from ._sync_transport import (
+    Deadline,
+    iter_body,
+    pooled_session,
+    renew_pools,
+    sending,
+    watchdog,
+)
 from .clock import Clock
 from .endpoints import (
     MAX_REDIRECTS,
@@ -194,7 +201,7 @@ class AssisterrClient(BaseClient):
             decoder = StreamDecoder(response.headers.get("Content-Type"))
             with response:
                 try:
-                    for chunk in _iter_body(response, deadline):
+                    for chunk in iter_body(response, deadline):
                         yield from decoder.feed(chunk)
                 except TRANSPORT_ERRORS as exc:
                     raise self._translate(exc, streaming=True, deadline=deadline) from None
@@ -293,21 +300,6 @@ def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
 def _as_requests_verify(verify: bool | str | ssl.SSLContext) -> bool | str:
     """requests' ``verify``: a context is given to the pools instead (and verifies)."""
     return True if isinstance(verify, ssl.SSLContext) else verify
-
-
-def _iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
-    """Body bytes as soon as they arrive: never wait to fill a buffer. No piece is longer
-    than READ_SIZE, so a small compressed chunk that expands hugely is never held whole."""
-    raw = response.raw
-    if raw.chunked and raw.supports_chunked_reads():
-        chunks: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
-    else:
-        chunks = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
-    for chunk in chunks:
-        yield chunk
-        if deadline is not None and deadline.remaining() <= 0:
-            deadline.fired = True  # the watchdog may lag behind: the next read must not start
-            raise TimeoutError("the call's total timeout passed")
 
 
 def _read_body(response: requests.Response) -> bytes:
