@@ -62,6 +62,11 @@ T = TypeVar("T")
 TRANSPORT_ERRORS = (
     requests.RequestException, urllib3.exceptions.HTTPError, OSError, http.client.HTTPException
 )
+CONNECT_FAILURES = (  # urllib3's: no connection was made
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NameResolutionError,
+)
 
 
 class AssisterrClient(BaseClient):
@@ -319,7 +324,7 @@ def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
         return APITimeoutError("timed out waiting for the Assisterr API to answer")
     if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
         return APITimeoutError("timed out sending the request to the Assisterr API")
-    if isinstance(exc, requests.exceptions.ConnectionError) and _not_sent(exc):
+    if could_not_connect(exc):
         return APIConnectionError(
             f"could not connect to the Assisterr API: {_reason(exc)}", request_sent=False
         )
@@ -328,15 +333,30 @@ def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
     return APIConnectionError(f"the connection to the Assisterr API failed: {_reason(exc)}")
 
 
-def _not_sent(exc: requests.exceptions.ConnectionError) -> bool:
+def could_not_connect(exc: BaseException, *, whole_chain: bool = False) -> bool:
+    """Whether ``exc``, from ``requests``, says no connection was made (a connect timeout, a
+    refused or unreachable address, an unknown host): then nothing reached a server.
+
+    requests puts urllib3's cause in the first argument of its ConnectionError, or as that
+    argument's ``reason``: only there is it looked for. With ``whole_chain``, an exception of
+    any type is looked at, and each exception along its first arguments, and their reasons.
+    """
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if whole_chain:
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, CONNECT_FAILURES) or isinstance(
+                getattr(cause, "reason", None), CONNECT_FAILURES
+            ):
+                return True
+            cause = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) \
+                else None
+        return False
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
     reason = exc.args[0] if exc.args else None
-    inner = getattr(reason, "reason", reason)
-    return isinstance(
-        inner,
-        urllib3.exceptions.NewConnectionError
-        | urllib3.exceptions.ConnectTimeoutError
-        | urllib3.exceptions.NameResolutionError,
-    )
+    return isinstance(getattr(reason, "reason", reason), CONNECT_FAILURES)
 
 
 def _innermost(exc: BaseException) -> BaseException:
