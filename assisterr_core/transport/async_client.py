@@ -21,7 +21,17 @@ import aiohttp
 import aiohttp.abc
 import aiohttp.payload
 
-from ._base import MAX_BODY_BYTES, READ_SIZE, BaseClient, may_have_been_processed
+from ._base import (
+    MAX_BODY_BYTES,
+    READ_SIZE,
+    BaseClient,
+    answer_timed_out,
+    connect_timed_out,
+    connection_failed,
+    may_have_been_processed,
+    not_connected,
+    send_timed_out,
+)
 from ._loop_sessions import LoopSessions
 from ._task_deadline import TaskDeadline
 from .endpoints import (
@@ -41,10 +51,8 @@ from .endpoints import (
 from .errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AssisterrError,
     MalformedResponseError,
-    StreamInterruptedError,
 )
 from .origins import aiohttp_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
@@ -265,16 +273,26 @@ class AsyncAssisterrClient(BaseClient):
         session._retry_connection = False
         return session
 
-    def _translate(
-        self, exc: BaseException, *, streaming: bool, deadline: float | None
-    ) -> AssisterrError:
-        if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
-            return exc
-        if deadline is not None and _loop_time() >= deadline:
-            return self._total_timeout()
+    @staticmethod
+    def _passed(deadline: float) -> bool:
+        return _loop_time() >= deadline
+
+    @staticmethod
+    def _classify(exc: BaseException, *, streaming: bool) -> APIConnectionError:
+        """Map an aiohttp/socket failure to our errors; note whether the request was sent."""
         if type(exc) is asyncio.TimeoutError:  # a TaskDeadline's, not aiohttp's own
-            return APITimeoutError("timed out sending the request to the Assisterr API")
-        return _translate(exc, streaming=streaming)
+            return send_timed_out()
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, aiohttp.ServerDisconnectedError):  # its text is a parser's repr
+            reason = "ServerDisconnectedError: the server closed the connection"
+        connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+        if connect_timeout and isinstance(exc, connect_timeout):
+            return connect_timed_out()
+        if isinstance(exc, asyncio.TimeoutError):
+            return answer_timed_out()
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return not_connected(reason)
+        return connection_failed(reason, streaming=streaming)
 
 
 class _Redirected(Exception):
@@ -367,22 +385,3 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
         parts.append(chunk)
     return b"".join(parts)
-
-
-def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
-    """Map an aiohttp/socket failure to our errors; note whether the request was sent."""
-    reason = f"{type(exc).__name__}: {exc}"[:300]
-    if isinstance(exc, aiohttp.ServerDisconnectedError):  # its text is a parser's repr
-        reason = "ServerDisconnectedError: the server closed the connection"
-    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
-    if connect_timeout and isinstance(exc, connect_timeout):
-        return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
-    if isinstance(exc, asyncio.TimeoutError):
-        return APITimeoutError("timed out waiting for the Assisterr API to answer")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return APIConnectionError(
-            f"could not connect to the Assisterr API: {reason}", request_sent=False
-        )
-    if streaming:
-        return StreamInterruptedError(f"the reply stream was cut off: {reason}")
-    return APIConnectionError(f"the connection to the Assisterr API failed: {reason}")

@@ -15,7 +15,17 @@ from typing import TYPE_CHECKING, TypeVar
 import requests
 import urllib3.exceptions
 
-from ._base import MAX_BODY_BYTES, READ_SIZE, BaseClient, may_have_been_processed
+from ._base import (
+    MAX_BODY_BYTES,
+    READ_SIZE,
+    BaseClient,
+    answer_timed_out,
+    connect_timed_out,
+    connection_failed,
+    may_have_been_processed,
+    not_connected,
+    send_timed_out,
+)
 from ._process import abandon
 from ._sync_transport import (
     Deadline,
@@ -43,10 +53,8 @@ from .endpoints import (
 from .errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AssisterrError,
     MalformedResponseError,
-    StreamInterruptedError,
 )
 from .origins import requests_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
@@ -288,14 +296,24 @@ class AssisterrClient(BaseClient):
         if deadline is not None and deadline.fired:
             raise self._total_timeout()
 
-    def _translate(
-        self, exc: BaseException, *, streaming: bool, deadline: Deadline | None
-    ) -> AssisterrError:
-        if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
-            return exc
-        if deadline is not None and deadline.fired:
-            return self._total_timeout()
-        return _translate(exc, streaming=streaming)
+    @staticmethod
+    def _passed(deadline: Deadline) -> bool:
+        return deadline.fired
+
+    @staticmethod
+    def _classify(exc: BaseException, *, streaming: bool) -> APIConnectionError:
+        """Map a requests/urllib3/socket failure to our errors; note whether it was sent."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return connect_timed_out()
+        if isinstance(
+            exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError
+        ):
+            return answer_timed_out()
+        if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
+            return send_timed_out()
+        if could_not_connect(exc):
+            return not_connected(_reason(exc))
+        return connection_failed(_reason(exc), streaming=streaming)
 
 
 def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
@@ -316,23 +334,6 @@ def _read_body(response: requests.Response) -> bytes:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
         parts.append(chunk)
     return b"".join(parts)
-def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
-    """Map a requests/urllib3/socket failure to our errors; note whether it was sent."""
-    if isinstance(exc, requests.ConnectTimeout):
-        return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
-    if isinstance(exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        return APITimeoutError("timed out waiting for the Assisterr API to answer")
-    if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
-        return APITimeoutError("timed out sending the request to the Assisterr API")
-    if could_not_connect(exc):
-        return APIConnectionError(
-            f"could not connect to the Assisterr API: {_reason(exc)}", request_sent=False
-        )
-    if streaming:
-        return StreamInterruptedError(f"the reply stream was cut off: {_reason(exc)}")
-    return APIConnectionError(f"the connection to the Assisterr API failed: {_reason(exc)}")
-
-
 def could_not_connect(exc: BaseException, *, whole_chain: bool = False) -> bool:
     """Whether ``exc``, from ``requests``, says no connection was made (a connect timeout, a
     refused or unreachable address, an unknown host): then nothing reached a server.
