@@ -95,7 +95,7 @@ __all__ = [
     "warn_ignored_parameters",
 ]
 
-__getattr__ = lazy_exports(__name__, {
-    "AssisterrClient": ".transport.sync_client",
-    "AsyncAssisterrClient": ".transport.async_client",
+__getattr__ = lazy_exports(__name__, {  # the transport package imports each when first named
+    "AssisterrClient": ".transport",
+    "AsyncAssisterrClient": ".transport",
 })

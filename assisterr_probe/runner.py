@@ -9,14 +9,13 @@ exchange. Nothing the server answers stops the run, and the session it opens is 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
 
 from assisterr_core.transport import (
     MAX_REDIRECTS,
@@ -25,9 +24,11 @@ from assisterr_core.transport import (
     ClientSettings,
     Secret,
     Timeout,
+    could_not_connect,
     decode_json_body,
     environment_ca_bundle,
     environment_proxy,
+    iter_body,
     parse_session_id,
     pooled_session,
     request_headers,
@@ -48,7 +49,6 @@ from .exchanges import (
 )
 from .recording import MAX_CHUNKS, Chunk, Exchange, RecordedResponse, Recording, Redactor
 
-READ_SIZE = 64 * 1024
 ProgressCallback = Callable[[Exchange], None]
 """Called with each exchange (redacted) as soon as it is done."""
 
@@ -58,8 +58,6 @@ class ServiceUnreachable(Exception):
 
     def __init__(self, base_url: str, reason: str) -> None:
         super().__init__(f"could not connect to {base_url} ({reason})")
-        self.base_url = base_url
-        self.reason = reason
 
 
 class ProbeInterrupted(KeyboardInterrupt):
@@ -110,7 +108,6 @@ class _Prober:
         self.client_settings = ClientSettings(settings.api_key, settings.base_url,
                                               settings.timeout)
         self.wrong_key_settings = replace(self.client_settings, api_key=Secret(WRONG_KEY))
-        self.could_not_connect = False
 
     def run(self, on_exchange: ProgressCallback | None) -> list[Exchange]:
         exchanges: list[Exchange] = []
@@ -131,9 +128,9 @@ class _Prober:
                     continue
                 unknown = step.session is SessionUse.UNKNOWN
                 opening = step is CREATE_STEP
-                exchange = self.send(step, unknown_session_id(session_id) if unknown
-                                     else session_id)
-                if not exchanges and self.could_not_connect:
+                exchange, unreachable = self.send(step, unknown_session_id(session_id)
+                                                  if unknown else session_id)
+                if not exchanges and unreachable:
                     raise ServiceUnreachable(self.redactor.text(self.settings.base_url),
                                              self.redactor.text(exchange.error or ""))
                 if step is CREATE_STEP:
@@ -169,7 +166,7 @@ class _Prober:
         shown = self.redactor.text(session_id if len(session_id) <= 40 else
                                    session_id[:39] + "…")
         try:
-            exchange = replace(self.send(DELETE_STEP, session_id), name=CLEANUP)
+            exchange = replace(self.send(DELETE_STEP, session_id)[0], name=CLEANUP)
         except KeyboardInterrupt:
             return f"the session it opened, {shown}, was not deleted: interrupted again"
         keep(exchange)
@@ -183,7 +180,8 @@ class _Prober:
         spec = step.spec(self.settings.handle, SESSION_PLACEHOLDER)
         return Exchange(step.name, spec.method, spec.path, {}, skipped=reason)
 
-    def send(self, step: Step, session_id: str | None) -> Exchange:
+    def send(self, step: Step, session_id: str | None) -> tuple[Exchange, bool]:
+        """The exchange, and whether it failed before a connection was made (nothing sent)."""
         spec = step.spec(self.settings.handle, session_id)
         client_settings = self.wrong_key_settings if step.wrong_key else self.client_settings
         url = self.settings.base_url + spec.path
@@ -192,6 +190,7 @@ class _Prober:
         start = time.monotonic()
         redirects: list[RecordedResponse] = []
         exchange = Exchange(step.name, spec.method, spec.path, headers, body, spec.stream)
+        unreachable = False
         with total_deadline(self.settings.deadline) as deadline:
             try:
                 for _ in range(MAX_REDIRECTS + 1):
@@ -216,15 +215,15 @@ class _Prober:
                         headers = request_headers(client_settings, spec, url)
                         continue
                     return replace(exchange, redirects=tuple(redirects), response=recorded,
-                                   error=error, elapsed_ms=_ms_since(start))
+                                   error=error, elapsed_ms=_ms_since(start)), False
                 error = f"more than {MAX_REDIRECTS} redirects"
             except AssisterrError as exc:
                 error = f"{type(exc).__name__}: {exc}"
             except Exception as exc:  # whatever the server or network does goes in the record
                 error = self._past_deadline() if deadline.fired else _describe(exc)
-                self.could_not_connect = not deadline.fired and _could_not_connect(exc)
+                unreachable = not deadline.fired and could_not_connect(exc, whole_chain=True)
         return replace(exchange, redirects=tuple(redirects), error=error,
-                       elapsed_ms=_ms_since(start))
+                       elapsed_ms=_ms_since(start)), unreachable
 
     def _past_deadline(self) -> str:
         return f"still answering after {self.settings.deadline:g} s: cut off"
@@ -238,7 +237,7 @@ class _Prober:
         size = 0
         error: str | None = None
         try:
-            for data in _arrivals(response):
+            for data in iter_body(response, None):
                 if len(chunks) == self.settings.max_chunks:
                     error = f"body in more than {self.settings.max_chunks} pieces: not read on"
                     break
@@ -270,20 +269,6 @@ def _as_the_client_goes(url: str) -> dict[str, Any]:
             "verify": environment_ca_bundle() or True}
 
 
-def _arrivals(response: requests.Response) -> Iterator[bytes]:
-    """Body bytes as each piece arrives (one HTTP chunk at a time when the body is chunked).
-
-    No piece is longer than :data:`READ_SIZE`: neither a huge chunk nor a small compressed
-    one that expands hugely is ever held whole.
-    """
-    raw = response.raw
-    if raw.chunked and raw.supports_chunked_reads():
-        yield from raw.read_chunked(READ_SIZE, decode_content=True)
-        return
-    while data := raw.read1(READ_SIZE, decode_content=True):
-        yield data
-
-
 def _created_session_id(exchange: Exchange) -> str | None:
     """The new session's id, read as the core client reads it; None if it cannot be."""
     if not _succeeded(exchange) or exchange.response is None:
@@ -298,22 +283,6 @@ def _created_session_id(exchange: Exchange) -> str | None:
 def _succeeded(exchange: Exchange) -> bool:
     return exchange.error is None and exchange.response is not None \
         and exchange.response.status < 300
-
-
-def _could_not_connect(exc: BaseException) -> bool:
-    """Whether the request failed before a connection was made (so nothing reached a server)."""
-    if isinstance(exc, requests.exceptions.ConnectTimeout):
-        return True
-    cause: BaseException | None = exc
-    while cause is not None:
-        reason = getattr(cause, "reason", None)
-        if isinstance(cause, (NewConnectionError, ConnectTimeoutError)) or isinstance(
-            reason, (NewConnectionError, ConnectTimeoutError)
-        ):
-            return True
-        cause = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) \
-            else None
-    return False
 
 
 def _describe(exc: BaseException) -> str:

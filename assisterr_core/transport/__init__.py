@@ -87,9 +87,9 @@ from .stream_decoder import TEXT_KEYS, StreamDecoder, text_of_event
 from .validation import MAX_QUERY_CHARS, check_identifier, check_query, path_segment
 
 if TYPE_CHECKING:
-    from ._sync_transport import pooled_session, total_deadline
+    from ._sync_transport import iter_body, pooled_session, total_deadline
     from .async_client import AsyncAssisterrClient
-    from .sync_client import AssisterrClient
+    from .sync_client import AssisterrClient, could_not_connect
 
 __all__ = [
     "API_KEY_HEADER",
@@ -147,6 +147,7 @@ __all__ = [
     "chat_spec",
     "check_identifier",
     "check_query",
+    "could_not_connect",
     "create_session_call",
     "decode_json_body",
     "delete_session_call",
@@ -157,6 +158,7 @@ __all__ = [
     "extract_error_detail",
     "handle_name_from_env",
     "history_call",
+    "iter_body",
     "list_sessions_call",
     "order_oldest_first",
     "parse_chat_reply",
@@ -177,6 +179,8 @@ __all__ = [
 __getattr__ = lazy_exports(__name__, {
     "AssisterrClient": ".sync_client",
     "AsyncAssisterrClient": ".async_client",
+    "could_not_connect": ".sync_client",
+    "iter_body": "._sync_transport",
     "pooled_session": "._sync_transport",
     "total_deadline": "._sync_transport",
 })

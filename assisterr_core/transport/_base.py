@@ -18,6 +18,7 @@ from .errors import (
     APITimeoutError,
     AssisterrError,
     NotFoundError,
+    StreamInterruptedError,
     detached,
 )
 from .origins import Origin, is_ambiguous
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from .settings import SettingsFields
 
 ALREADY_DONE = b"true"  # the body of a delete found done on a resend
+MAX_BODY_BYTES = 64 * 1024 * 1024
+READ_SIZE = 64 * 1024
 
 
 class BaseClient:
@@ -155,6 +158,27 @@ class BaseClient:
             )
         return None
 
+    def _translate(self, exc: BaseException, *, streaming: bool, deadline: Any) -> AssisterrError:
+        """The error of a failed exchange: ours as it is (APITimeoutError is an OSError too);
+        the total timeout once ``deadline`` has passed, whatever the failure looks like; else
+        the transport's own failure, as :meth:`_classify` reads it."""
+        if isinstance(exc, AssisterrError):
+            return exc
+        if deadline is not None and self._passed(deadline):
+            return self._total_timeout()
+        return self._classify(exc, streaming=streaming)
+
+    @staticmethod
+    def _passed(deadline: Any) -> bool:
+        """Whether the call's total deadline (not None) has passed (subclasses)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def _classify(exc: BaseException, *, streaming: bool) -> APIConnectionError:
+        """A failure of the transport's library as one of our errors, noting whether the
+        request was sent (subclasses)."""
+        raise NotImplementedError
+
     def _total_timeout(self) -> APITimeoutError:
         """The error of a call that outlived its total timeout."""
         return APITimeoutError(
@@ -184,6 +208,31 @@ def may_have_been_processed(error: AssisterrError) -> bool:
     if isinstance(error, APIStatusError):
         return error.status_code in GATEWAY_STATUSES
     return isinstance(error, APIConnectionError) and error.request_sent
+
+
+def connect_timed_out() -> APITimeoutError:
+    return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
+
+
+def answer_timed_out() -> APITimeoutError:
+    return APITimeoutError("timed out waiting for the Assisterr API to answer")
+
+
+def send_timed_out() -> APITimeoutError:
+    return APITimeoutError("timed out sending the request to the Assisterr API")
+
+
+def not_connected(reason: str) -> APIConnectionError:
+    return APIConnectionError(
+        f"could not connect to the Assisterr API: {reason}", request_sent=False
+    )
+
+
+def connection_failed(reason: str, *, streaming: bool) -> APIConnectionError:
+    """A connection that failed after the request may have been sent (mid-stream, or not)."""
+    if streaming:
+        return StreamInterruptedError(f"the reply stream was cut off: {reason}")
+    return APIConnectionError(f"the connection to the Assisterr API failed: {reason}")
 
 
 def _joined(url: str, location: str) -> str | None:

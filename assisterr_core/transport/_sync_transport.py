@@ -32,6 +32,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 
+from ._base import READ_SIZE
 from ._process import abandon
 
 
@@ -287,6 +288,23 @@ class _Session(requests.Session):
 
     def get_redirect_target(self, resp: requests.Response) -> None:
         return None
+
+
+def iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
+    """Body bytes as soon as they arrive (one HTTP chunk at a time when the body is chunked):
+    never wait to fill a buffer. No piece is longer than READ_SIZE, so neither a huge chunk
+    nor a small compressed one that expands hugely is ever held whole. Once ``deadline``
+    (None: no deadline) has passed, the next piece is not read: a TimeoutError ends it."""
+    raw = response.raw
+    if raw.chunked and raw.supports_chunked_reads():
+        chunks: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
+    else:
+        chunks = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
+    for chunk in chunks:
+        yield chunk
+        if deadline is not None and deadline.remaining() <= 0:
+            deadline.fired = True  # the watchdog may lag behind: the next read must not start
+            raise TimeoutError("the call's total timeout passed")
 
 
 def pooled_session(

@@ -21,7 +21,17 @@ import aiohttp
 import aiohttp.abc
 import aiohttp.payload
 
-from ._base import BaseClient, may_have_been_processed
+from ._base import (
+    MAX_BODY_BYTES,
+    READ_SIZE,
+    BaseClient,
+    answer_timed_out,
+    connect_timed_out,
+    connection_failed,
+    may_have_been_processed,
+    not_connected,
+    send_timed_out,
+)
 from ._loop_sessions import LoopSessions
 from ._task_deadline import TaskDeadline
 from .endpoints import (
@@ -41,15 +51,12 @@ from .endpoints import (
 from .errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AssisterrError,
     MalformedResponseError,
-    StreamInterruptedError,
 )
 from .origins import aiohttp_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
 from .stream_decoder import StreamDecoder
-from .sync_client import MAX_BODY_BYTES
 
 T = TypeVar("T")
 # Above this, writing the body may wait for the peer to read (aiohttp's write buffer holds
@@ -167,10 +174,11 @@ class AsyncAssisterrClient(BaseClient):
         self, spec: RequestSpec, deadline: float | None
     ) -> bytes | aiohttp.ClientResponse:
         """One logical request with retries: the body, or the open response of a stream."""
+        body = spec.encoded_body()  # once: the same bytes for every hop and resend
         maybe_processed = False
         for retries in itertools.count():
             try:
-                return await self._attempt(spec, deadline)
+                return await self._attempt(spec, body, deadline)
             except AssisterrError as error:
                 time_left = None if deadline is None else deadline - _loop_time()
                 outcome = self._recover(spec, error, retries, time_left, maybe_processed)
@@ -181,18 +189,20 @@ class AsyncAssisterrClient(BaseClient):
         raise AssertionError("unreachable")
 
     async def _attempt(
-        self, spec: RequestSpec, deadline: float | None
+        self, spec: RequestSpec, body: bytes | None, deadline: float | None
     ) -> bytes | aiohttp.ClientResponse:
         session = await self._session()
         url = self._url(spec)
-        body = spec.encoded_body()
-        paced = body is not None and len(body) > PACED_BODY_BYTES
+        to_pace = body if body is not None and len(body) > PACED_BODY_BYTES else None
         for _ in range(MAX_REDIRECTS + 1):
             try:
-                if deadline is None and not paced:  # the common case: no timer at all
-                    return await self._exchange(session, spec, url, body, None, None)
+                if deadline is None and to_pace is None:  # the common case: no timer at all
+                    return await self._exchange(session, spec, url, body)
                 with TaskDeadline(deadline) as guard:
-                    return await self._exchange(session, spec, url, body, guard, deadline)
+                    data: bytes | _PacedBody | None = body
+                    if to_pace is not None:
+                        data = _PacedBody(to_pace, guard, self.timeout.connect, deadline)
+                    return await self._exchange(session, spec, url, data)
             except _Redirected as redirect:
                 url = redirect.target
             except TRANSPORT_ERRORS as exc:
@@ -201,13 +211,10 @@ class AsyncAssisterrClient(BaseClient):
                              path=requested_path(url))
 
     async def _exchange(
-        self, session: aiohttp.ClientSession, spec: RequestSpec, url: str, body: bytes | None,
-        guard: TaskDeadline | None, deadline: float | None,
+        self, session: aiohttp.ClientSession, spec: RequestSpec, url: str,
+        data: bytes | _PacedBody | None,
     ) -> bytes | aiohttp.ClientResponse:
         """Send once: the body of the answer, or the open response of a stream."""
-        data: bytes | _PacedBody | None = body
-        if guard is not None and body is not None and len(body) > PACED_BODY_BYTES:
-            data = _PacedBody(body, guard, self.timeout.connect, deadline)
         try:
             response = await session.request(
                 spec.method, url, data=data, headers=self._headers(spec, url),
@@ -266,16 +273,26 @@ class AsyncAssisterrClient(BaseClient):
         session._retry_connection = False
         return session
 
-    def _translate(
-        self, exc: BaseException, *, streaming: bool, deadline: float | None
-    ) -> AssisterrError:
-        if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
-            return exc
-        if deadline is not None and _loop_time() >= deadline:
-            return self._total_timeout()
+    @staticmethod
+    def _passed(deadline: float) -> bool:
+        return _loop_time() >= deadline
+
+    @staticmethod
+    def _classify(exc: BaseException, *, streaming: bool) -> APIConnectionError:
+        """Map an aiohttp/socket failure to our errors; note whether the request was sent."""
         if type(exc) is asyncio.TimeoutError:  # a TaskDeadline's, not aiohttp's own
-            return APITimeoutError("timed out sending the request to the Assisterr API")
-        return _translate(exc, streaming=streaming)
+            return send_timed_out()
+        reason = f"{type(exc).__name__}: {exc}"[:300]
+        if isinstance(exc, aiohttp.ServerDisconnectedError):  # its text is a parser's repr
+            reason = "ServerDisconnectedError: the server closed the connection"
+        connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
+        if connect_timeout and isinstance(exc, connect_timeout):
+            return connect_timed_out()
+        if isinstance(exc, asyncio.TimeoutError):
+            return answer_timed_out()
+        if isinstance(exc, aiohttp.ClientConnectorError):
+            return not_connected(reason)
+        return connection_failed(reason, streaming=streaming)
 
 
 class _Redirected(Exception):
@@ -362,28 +379,9 @@ async def _read_body(response: aiohttp.ClientResponse) -> bytes:
         raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
     parts: list[bytes] = []
     size = 0
-    async for chunk in response.content.iter_chunked(64 * 1024):
+    async for chunk in response.content.iter_chunked(READ_SIZE):
         size += len(chunk)
         if size > MAX_BODY_BYTES:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
         parts.append(chunk)
     return b"".join(parts)
-
-
-def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
-    """Map an aiohttp/socket failure to our errors; note whether the request was sent."""
-    reason = f"{type(exc).__name__}: {exc}"[:300]
-    if isinstance(exc, aiohttp.ServerDisconnectedError):  # its text is a parser's repr
-        reason = "ServerDisconnectedError: the server closed the connection"
-    connect_timeout = getattr(aiohttp, "ConnectionTimeoutError", ())
-    if connect_timeout and isinstance(exc, connect_timeout):
-        return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
-    if isinstance(exc, asyncio.TimeoutError):
-        return APITimeoutError("timed out waiting for the Assisterr API to answer")
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return APIConnectionError(
-            f"could not connect to the Assisterr API: {reason}", request_sent=False
-        )
-    if streaming:
-        return StreamInterruptedError(f"the reply stream was cut off: {reason}")
-    return APIConnectionError(f"the connection to the Assisterr API failed: {reason}")

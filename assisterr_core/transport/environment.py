@@ -7,8 +7,9 @@
 
 The variables are read at every request, so one set after a client was built counts.
 Working out a proxy walks the whole environment and matches ``NO_PROXY`` (on macOS and
-Windows it asks the system): about 80 µs, so the answer is kept per URL until one of the
-proxy variables changes, and a request pays a few dictionary lookups (under a microsecond).
+Windows it asks the system): about 80 µs, so the answer is kept per scheme and host[:port]
+(all of a URL that those functions read) until one of the proxy variables changes, and a
+request pays a few dictionary lookups (under a microsecond).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
+from urllib.parse import urlsplit
 
 PROXY_VARIABLES = tuple(
     name for scheme in ("http", "https", "all", "no")
@@ -25,9 +27,9 @@ CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 _lock = threading.Lock()
 _seen: tuple[object, ...] = ()
-_by_url: dict[str, str | None] = {}
+_by_origin: dict[tuple[str, str], str | None] = {}
 _UNKNOWN = object()
-_MAX_URLS = 1024  # a client asks for a handful of URLs; more means ids in paths: start over
+_MAX_ORIGINS = 1024  # a client asks for a handful of origins; more: start over
 
 # ``os.environ.get`` finds an absent name through a KeyError, about 0.6 µs a name, which
 # every request would pay for each name. The mapping under ``os.environ`` (CPython's, a
@@ -55,17 +57,18 @@ def environment_proxy(url: str) -> str | None:
     seen = _proxy_variables()
     if not any(seen):
         return None
-    known = _by_url.get(url, _UNKNOWN) if seen == _seen else _UNKNOWN
+    origin = urlsplit(url)[:2]  # (scheme, netloc): a path's ids do not change the answer
+    known = _by_origin.get(origin, _UNKNOWN) if seen == _seen else _UNKNOWN
     if known is not _UNKNOWN:
         return known  # type: ignore[return-value]
     from requests.utils import get_environ_proxies, select_proxy  # only when a proxy is set
 
     proxy = select_proxy(url, get_environ_proxies(url)) or None
     with _lock:
-        if seen != _seen or len(_by_url) >= _MAX_URLS:
+        if seen != _seen or len(_by_origin) >= _MAX_ORIGINS:
             _seen = seen
-            _by_url.clear()
-        _by_url[url] = proxy
+            _by_origin.clear()
+        _by_origin[origin] = proxy
     return proxy
 
 

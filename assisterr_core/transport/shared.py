@@ -105,14 +105,14 @@ class SharedClients:
     def client(self) -> AssisterrClient:
         """The sync client: the given one, else the one shared for these settings."""
         if self._sync is None:
-            self._sync = _acquire(self, self.settings, is_async=False)
+            self._sync = _acquire(self, is_async=False)
         return self._sync
 
     @property
     def async_client(self) -> AsyncAssisterrClient:
         """The async client: the given one, else the one shared for these settings."""
         if self._async is None:
-            self._async = _acquire(self, self.settings, is_async=True)
+            self._async = _acquire(self, is_async=True)
         return self._async
 
     def close(self) -> None:
@@ -170,12 +170,14 @@ def _rebuild(
     return SharedClients(settings, client=client, async_client=async_client)
 
 
-def _acquire(holder: SharedClients, settings: ClientSettings, *, is_async: bool) -> Any:
-    """The shared client of ``settings``, built if nobody holds one; ``holder`` now uses it."""
+def _acquire(holder: SharedClients, *, is_async: bool) -> Any:
+    """The shared client of the holder's settings, built if nobody holds one; ``holder`` now
+    uses it."""
+    settings = holder.settings
     with _lock:
         client = _shared.get((is_async, settings))
         if client is None:
-            client = _build(settings, is_async=is_async)
+            client = _client_class(is_async)(settings=settings)
             _shared[is_async, settings] = client
         _holders.setdefault(client, weakref.WeakValueDictionary())[id(holder)] = holder
         return client
@@ -195,24 +197,22 @@ def _check_given(name: str, client: object, *, is_async: bool) -> None:
     """A given client must be one of ours (imported here only when one is given)."""
     if client is None:
         return
-    if is_async:
-        from .async_client import AsyncAssisterrClient as expected
-    else:
-        from .sync_client import AssisterrClient as expected  # type: ignore[assignment]
+    expected = _client_class(is_async)
     if not isinstance(client, expected):
         raise InvalidRequestError(
             name, f"must be an {expected.__name__}, got {type(client).__name__}"
         )
 
 
-def _build(settings: ClientSettings, *, is_async: bool) -> BaseClient:
+def _client_class(is_async: bool) -> type[BaseClient]:
+    """The async or the sync client class, imported only now: each loads its transport."""
     if is_async:
         from .async_client import AsyncAssisterrClient
 
-        return AsyncAssisterrClient(settings=settings)
+        return AsyncAssisterrClient
     from .sync_client import AssisterrClient
 
-    return AssisterrClient(settings=settings)
+    return AssisterrClient
 
 
 def _forget_lock_after_fork() -> None:

@@ -8,16 +8,33 @@ import os
 import re
 import ssl
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Generator
 from types import TracebackType
 from typing import TYPE_CHECKING, TypeVar
 
 import requests
 import urllib3.exceptions
 
-from ._base import BaseClient, may_have_been_processed
+from ._base import (
+    MAX_BODY_BYTES,
+    READ_SIZE,
+    BaseClient,
+    answer_timed_out,
+    connect_timed_out,
+    connection_failed,
+    may_have_been_processed,
+    not_connected,
+    send_timed_out,
+)
 from ._process import abandon
-from ._sync_transport import Deadline, pooled_session, renew_pools, sending, watchdog
+from ._sync_transport import (
+    Deadline,
+    iter_body,
+    pooled_session,
+    renew_pools,
+    sending,
+    watchdog,
+)
 from .clock import Clock
 from .endpoints import (
     MAX_REDIRECTS,
@@ -36,10 +53,8 @@ from .endpoints import (
 from .errors import (
     APIConnectionError,
     APIStatusError,
-    APITimeoutError,
     AssisterrError,
     MalformedResponseError,
-    StreamInterruptedError,
 )
 from .origins import requests_origin
 from .records import ChatReply, HistoryMessage, SessionInfo
@@ -52,10 +67,13 @@ if TYPE_CHECKING:
     from .settings import SettingsFields
 
 T = TypeVar("T")
-MAX_BODY_BYTES = 64 * 1024 * 1024
-READ_SIZE = 64 * 1024
 TRANSPORT_ERRORS = (
     requests.RequestException, urllib3.exceptions.HTTPError, OSError, http.client.HTTPException
+)
+CONNECT_FAILURES = (  # urllib3's: no connection was made
+    urllib3.exceptions.NewConnectionError,
+    urllib3.exceptions.ConnectTimeoutError,
+    urllib3.exceptions.NameResolutionError,
 )
 
 
@@ -196,7 +214,7 @@ class AssisterrClient(BaseClient):
             decoder = StreamDecoder(response.headers.get("Content-Type"))
             with response:
                 try:
-                    for chunk in _iter_body(response, deadline):
+                    for chunk in iter_body(response, deadline):
                         yield from decoder.feed(chunk)
                 except TRANSPORT_ERRORS as exc:
                     raise self._translate(exc, streaming=True, deadline=deadline) from None
@@ -208,10 +226,11 @@ class AssisterrClient(BaseClient):
 
     def _send(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
         """One logical request with retries: the body, or the open response of a stream."""
+        request_body = spec.encoded_body()  # once: the same bytes for every hop and resend
         maybe_processed = False
         for retries in itertools.count():
             try:
-                return self._attempt(spec, deadline)
+                return self._attempt(spec, request_body, deadline)
             except AssisterrError as error:
                 time_left = None if deadline is None else deadline.remaining()
                 outcome = self._recover(spec, error, retries, time_left, maybe_processed)
@@ -221,7 +240,9 @@ class AssisterrClient(BaseClient):
             self.clock.sleep(outcome)
         raise AssertionError("unreachable")
 
-    def _attempt(self, spec: RequestSpec, deadline: Deadline | None) -> bytes | requests.Response:
+    def _attempt(
+        self, spec: RequestSpec, request_body: bytes | None, deadline: Deadline | None
+    ) -> bytes | requests.Response:
         http = self._session()
         url = self._url(spec)
         for _ in range(MAX_REDIRECTS + 1):
@@ -231,7 +252,7 @@ class AssisterrClient(BaseClient):
                 response = http.request(
                     spec.method,
                     url,
-                    data=spec.encoded_body(),
+                    data=request_body,
                     headers=self._headers(spec, url),
                     timeout=timeouts,
                     stream=True,
@@ -275,14 +296,24 @@ class AssisterrClient(BaseClient):
         if deadline is not None and deadline.fired:
             raise self._total_timeout()
 
-    def _translate(
-        self, exc: BaseException, *, streaming: bool, deadline: Deadline | None
-    ) -> AssisterrError:
-        if isinstance(exc, AssisterrError):  # APITimeoutError is an OSError too
-            return exc
-        if deadline is not None and deadline.fired:
-            return self._total_timeout()
-        return _translate(exc, streaming=streaming)
+    @staticmethod
+    def _passed(deadline: Deadline) -> bool:
+        return deadline.fired
+
+    @staticmethod
+    def _classify(exc: BaseException, *, streaming: bool) -> APIConnectionError:
+        """Map a requests/urllib3/socket failure to our errors; note whether it was sent."""
+        if isinstance(exc, requests.ConnectTimeout):
+            return connect_timed_out()
+        if isinstance(
+            exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError
+        ):
+            return answer_timed_out()
+        if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
+            return send_timed_out()
+        if could_not_connect(exc):
+            return not_connected(_reason(exc))
+        return connection_failed(_reason(exc), streaming=streaming)
 
 
 def _as_requests_proxies(proxy: str | None) -> dict[str, str]:
@@ -294,21 +325,6 @@ def _as_requests_verify(verify: bool | str | ssl.SSLContext) -> bool | str:
     return True if isinstance(verify, ssl.SSLContext) else verify
 
 
-def _iter_body(response: requests.Response, deadline: Deadline | None) -> Iterator[bytes]:
-    """Body bytes as soon as they arrive: never wait to fill a buffer. No piece is longer
-    than READ_SIZE, so a small compressed chunk that expands hugely is never held whole."""
-    raw = response.raw
-    if raw.chunked and raw.supports_chunked_reads():
-        chunks: Iterator[bytes] = raw.read_chunked(READ_SIZE, decode_content=True)
-    else:
-        chunks = iter(lambda: raw.read1(READ_SIZE, decode_content=True), b"")
-    for chunk in chunks:
-        yield chunk
-        if deadline is not None and deadline.remaining() <= 0:
-            deadline.fired = True  # the watchdog may lag behind: the next read must not start
-            raise TimeoutError("the call's total timeout passed")
-
-
 def _read_body(response: requests.Response) -> bytes:
     parts: list[bytes] = []
     size = 0
@@ -318,32 +334,30 @@ def _read_body(response: requests.Response) -> bytes:
             raise MalformedResponseError(f"response body exceeds {MAX_BODY_BYTES} bytes")
         parts.append(chunk)
     return b"".join(parts)
-def _translate(exc: BaseException, *, streaming: bool) -> APIConnectionError:
-    """Map a requests/urllib3/socket failure to our errors; note whether it was sent."""
+def could_not_connect(exc: BaseException, *, whole_chain: bool = False) -> bool:
+    """Whether ``exc``, from ``requests``, says no connection was made (a connect timeout, a
+    refused or unreachable address, an unknown host): then nothing reached a server.
+
+    requests puts urllib3's cause in the first argument of its ConnectionError, or as that
+    argument's ``reason``: only there is it looked for. With ``whole_chain``, an exception of
+    any type is looked at, and each exception along its first arguments, and their reasons.
+    """
     if isinstance(exc, requests.ConnectTimeout):
-        return APITimeoutError("timed out connecting to the Assisterr API", request_sent=False)
-    if isinstance(exc, requests.ReadTimeout | urllib3.exceptions.ReadTimeoutError | TimeoutError):
-        return APITimeoutError("timed out waiting for the Assisterr API to answer")
-    if isinstance(_innermost(exc), TimeoutError):  # wrapped by urllib3: sending the body
-        return APITimeoutError("timed out sending the request to the Assisterr API")
-    if isinstance(exc, requests.exceptions.ConnectionError) and _not_sent(exc):
-        return APIConnectionError(
-            f"could not connect to the Assisterr API: {_reason(exc)}", request_sent=False
-        )
-    if streaming:
-        return StreamInterruptedError(f"the reply stream was cut off: {_reason(exc)}")
-    return APIConnectionError(f"the connection to the Assisterr API failed: {_reason(exc)}")
-
-
-def _not_sent(exc: requests.exceptions.ConnectionError) -> bool:
+        return True
+    if whole_chain:
+        cause: BaseException | None = exc
+        while cause is not None:
+            if isinstance(cause, CONNECT_FAILURES) or isinstance(
+                getattr(cause, "reason", None), CONNECT_FAILURES
+            ):
+                return True
+            cause = cause.args[0] if cause.args and isinstance(cause.args[0], BaseException) \
+                else None
+        return False
+    if not isinstance(exc, requests.exceptions.ConnectionError):
+        return False
     reason = exc.args[0] if exc.args else None
-    inner = getattr(reason, "reason", reason)
-    return isinstance(
-        inner,
-        urllib3.exceptions.NewConnectionError
-        | urllib3.exceptions.ConnectTimeoutError
-        | urllib3.exceptions.NameResolutionError,
-    )
+    return isinstance(getattr(reason, "reason", reason), CONNECT_FAILURES)
 
 
 def _innermost(exc: BaseException) -> BaseException:
